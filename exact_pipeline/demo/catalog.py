@@ -154,6 +154,12 @@ PRODUCTS: tuple[Product, ...] = (
     Product("prod_sensor", "Sensor kit", "one_off", 8900, "HW-SENSOR", "8030"),
 )
 
+# A product the finance team has not mapped yet: the demo's blocked documents (a handful of
+# invoices in the most recent weeks) show how a missing mapping surfaces and is fixed.
+UNMAPPED_PRODUCTS: tuple[Product, ...] = (
+    Product("prod_beta_ai", "AI assistant (beta)", "subscription", 1900, "SUB-AI-BETA", None),
+)
+
 # Products whose lines carry the reduced rate (books: 9% NL / 6% BE) instead of the standard.
 REDUCED_RATE_PRODUCTS = frozenset({"prod_ebook"})
 
