@@ -1,0 +1,254 @@
+"""`ExactClient`: the one façade the pipeline talks to Exact Online through.
+
+Create ONE client per run (it holds the HTTP connection pool, the state-database pool, the
+token manager, the per-division budgets and the master-data caches) and pass the division to
+every call:
+
+    with ExactClient.from_settings() as exact:
+        md = exact.master_data(310001)
+        for entry in exact.list(310001, SALES_ENTRIES, filter=eq("YourRef", "INV-1")): ...
+        entry = exact.create(310001, SALES_ENTRIES, payload, idempotency=LookupKey.field(
+            "YourRef", "INV-1"))
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from exact_pipeline.exact import endpoints
+from exact_pipeline.exact.auth import TokenManager
+from exact_pipeline.exact.clock import ServerClock
+from exact_pipeline.exact.config import ExactConfig
+from exact_pipeline.exact.cursors import SyncCursors
+from exact_pipeline.exact.db import open_pool
+from exact_pipeline.exact.endpoints import Endpoint, M
+from exact_pipeline.exact.masterdata import MasterData
+from exact_pipeline.exact.models import Division, ExactModel, Me
+from exact_pipeline.exact.oauth import exchange_code
+from exact_pipeline.exact.odata import Page, literal, page_of, record_of
+from exact_pipeline.exact.ratelimit import Budget, RateLimiter
+from exact_pipeline.exact.tokens import Division as StoredDivision
+from exact_pipeline.exact.tokens import StoredConnection, TokenCipher, TokenStore
+from exact_pipeline.exact.transport import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, Transport
+from exact_pipeline.exact.writes import LookupKey, create_safely
+from exact_pipeline.settings import EnvSettings, env_settings
+
+FIRST_SYNC_TIMESTAMP = 1  # Exact's documented start: `Timestamp gt 1`
+
+
+class ExactClient:
+    def __init__(
+        self,
+        config: ExactConfig,
+        state_url: str,
+        *,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        cipher = TokenCipher(config.token_key)
+        self._pool = open_pool(state_url)
+        self._http = httpx.Client(timeout=timeout)
+        self._clock = ServerClock()
+        self.tokens = TokenStore(self._pool, cipher, config.connection_key)
+        self._limiter = RateLimiter(self._clock, self._pool, sleep)
+        self._auth = TokenManager(config, self._http, self._clock, self.tokens)
+        self._transport = Transport(
+            config.base_url, self._http, self._clock, self._auth, self._limiter, retry, sleep
+        )
+        self._cursors = SyncCursors(self._pool)
+        self._master_data: dict[int, MasterData] = {}
+
+    @classmethod
+    def from_settings(
+        cls, settings: EnvSettings | None = None, *, state_url: str | None = None, **options: Any
+    ) -> ExactClient:
+        """From EXACT_* settings; tokens and state in `state_url` (default: STATE_DATABASE_URL,
+        else BILLING_DATABASE_URL)."""
+        settings = settings or env_settings()
+        return cls(ExactConfig.from_settings(settings), state_url or settings.state_url, **options)
+
+    def __enter__(self) -> ExactClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+        self._pool.close()
+
+    # --- connecting ------------------------------------------------------------------
+
+    def connect(self, code: str) -> StoredConnection:
+        """Exchange an authorization code and start a new token chain: the pair is stored
+        BEFORE anything else is done with it; then the user and the divisions they granted
+        (`current/Me`, `system/Divisions`) are stored beside it."""
+        self.tokens.connect(exchange_code(self._http, self.config, self._clock, code))
+        self._auth.forget()
+        me = self.me()
+        granted = [
+            StoredDivision(d.Code, d.Description or "")
+            for d in self.divisions(me.CurrentDivision)
+            if d.Code is not None
+        ]
+        self.tokens.set_identity(
+            user_id=str(me.UserID) if me.UserID else None,
+            user_name=me.FullName,
+            user_email=me.Email,
+            current_division=me.CurrentDivision,
+            divisions=granted,
+        )
+        connection = self.tokens.load()
+        assert connection is not None
+        return connection
+
+    # --- who and where -----------------------------------------------------------------
+
+    def me(self) -> Me:
+        """`current/Me` (not counted in the daily budget)."""
+        body = self._transport.request("GET", None, endpoints.ME.path)
+        return Me.model_validate(record_of(body))
+
+    def divisions(self, division: int | None = None) -> list[Division]:
+        """The divisions the user may use (`system/Divisions`, asked in `division`, default
+        the user's current division)."""
+        if division is None:
+            division = self.me().CurrentDivision
+        assert division is not None, "Exact named no current division"
+        return list(self.list(division, endpoints.DIVISIONS))
+
+    def budget(self, division: int) -> Budget | None:
+        """The division's API budget as last seen (X-RateLimit-* headers)."""
+        return self._limiter.budget(division)
+
+    # --- reading -----------------------------------------------------------------------
+
+    def get(self, division: int, endpoint: Endpoint[M], key: UUID | int) -> M:
+        """One record by key: `Entity(guid'…')`, with its lines expanded."""
+        expand = endpoint.lines is not None
+        body = self._transport.request(
+            "GET",
+            division,
+            f"{endpoint.path}({literal(key)})",
+            params=self._query(endpoint, expand=expand),
+        )
+        return endpoint.model.model_validate(record_of(body))
+
+    def list(
+        self,
+        division: int,
+        endpoint: Endpoint[M],
+        *,
+        filter: str | None = None,
+        select: str | None = None,
+        expand: bool = False,
+        top: int | None = None,
+        orderby: str | None = None,
+    ) -> Iterator[M]:
+        """Every matching record, page after page (`__next`, strictly one at a time).
+
+        `$select` defaults to the model's fields (bulk endpoints demand one). A sync endpoint
+        without a filter is read in full (`Timestamp gt 1`); use `sync` to read increments.
+        """
+        if filter is None and endpoint.is_sync:
+            filter = f"Timestamp gt {FIRST_SYNC_TIMESTAMP}"
+        params = self._query(endpoint, expand=expand, select=select)
+        for name, value in (("$filter", filter), ("$top", top), ("$orderby", orderby)):
+            if value is not None:
+                params[name] = str(value)
+        for page in self._pages(division, endpoint.path, params):
+            yield from (endpoint.model.model_validate(row) for row in page.rows)
+
+    def first(self, division: int, endpoint: Endpoint[M], filter: str) -> M | None:
+        return next(self.list(division, endpoint, filter=filter, top=1), None)
+
+    def sync(self, division: int, endpoint: Endpoint[M]) -> Iterator[M]:
+        """What changed since the last sync of this endpoint in this division.
+
+        The stored Timestamp moves forward after each page has been consumed, so a run that
+        stops half-way re-reads at most one page (at-least-once delivery)."""
+        assert endpoint.is_sync, f"{endpoint.path} is not a sync endpoint"
+        since = self._cursors.get(division, endpoint.path) or FIRST_SYNC_TIMESTAMP
+        params = {
+            "$filter": f"Timestamp gt {since}",
+            "$select": f"{endpoint.select()},Timestamp",
+        }
+        for page in self._pages(division, endpoint.path, params):
+            yield from (endpoint.model.model_validate(row) for row in page.rows)
+            if page.rows:
+                top = max(int(row["Timestamp"]) for row in page.rows)
+                self._cursors.advance(division, endpoint.path, top)
+
+    def sync_cursor(self, division: int, endpoint: Endpoint[Any]) -> int | None:
+        return self._cursors.get(division, endpoint.path)
+
+    def reset_sync(self, division: int, endpoint: Endpoint[Any]) -> None:
+        self._cursors.reset(division, endpoint.path)
+
+    def master_data(self, division: int) -> MasterData:
+        """The division's reference data, cached for the life of this client (one run)."""
+        if division not in self._master_data:
+            self._master_data[division] = MasterData(self, division)
+        return self._master_data[division]
+
+    # --- writing -----------------------------------------------------------------------
+
+    def create(
+        self,
+        division: int,
+        endpoint: Endpoint[M],
+        payload: Mapping[str, Any] | ExactModel,
+        *,
+        idempotency: LookupKey,
+        lookup_first: bool = False,
+    ) -> M:
+        """POST a record (with its lines: deep insert); never twice (see writes.py).
+
+        Returns the created record as Exact echoes it, or the existing record found by
+        `idempotency`. `lookup_first`: look before posting (a previous attempt's outcome is
+        unknown). Raises `ExactValidationError`, `OutcomeUnknownError`, …"""
+        body = payload.model_dump(exclude_none=True) if isinstance(payload, ExactModel) else payload
+
+        def post() -> M:
+            reply = self._transport.request("POST", division, endpoint.path, payload=body)
+            return endpoint.model.model_validate(record_of(reply))
+
+        return create_safely(
+            post, lambda: self.find(division, endpoint, idempotency), lookup_first=lookup_first
+        )
+
+    def find(self, division: int, endpoint: Endpoint[M], lookup: LookupKey) -> M | None:
+        """The record of `endpoint` that `lookup` identifies, if it exists."""
+        where = lookup.endpoint or endpoint
+        row = self.first(division, where, lookup.filter)
+        if row is None or where is endpoint:
+            return row
+        key = getattr(row, lookup.key_field or endpoint.key)
+        if endpoint.readable:
+            return self.get(division, endpoint, key)
+        return endpoint.model.model_validate({endpoint.key: key})
+
+    # --- plumbing ----------------------------------------------------------------------
+
+    @staticmethod
+    def _query(
+        endpoint: Endpoint[Any], *, expand: bool, select: str | None = None
+    ) -> dict[str, str]:
+        params = {"$select": select or endpoint.select(expand=expand)}
+        if expand and endpoint.lines:
+            params["$expand"] = endpoint.lines
+        return params
+
+    def _pages(self, division: int, path: str, params: dict[str, str]) -> Iterator[Page]:
+        page = page_of(self._transport.request("GET", division, path, params=params))
+        yield page
+        while page.next_url:
+            page = page_of(self._transport.request("GET", division, page.next_url))
+            yield page

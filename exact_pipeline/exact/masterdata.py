@@ -1,0 +1,67 @@
+"""One division's reference data, read once per run: ONE paged pass per kind, on first use.
+
+Codes are the keys (trimmed, as the mapping tables write them): `items["SUB-TEAM"]`,
+`vat_codes["1"]`, `gl_accounts["8000"]`, `journals["70"]`, `payment_conditions["30"]`.
+Lines reference GL accounts and items by ID: `gl_accounts["8000"].ID`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cached_property
+from typing import TYPE_CHECKING, TypeVar
+
+from exact_pipeline.exact import endpoints
+from exact_pipeline.exact.models import (
+    Account,
+    ExactModel,
+    GLAccount,
+    Item,
+    Journal,
+    PaymentCondition,
+    VATCode,
+)
+
+if TYPE_CHECKING:
+    from exact_pipeline.exact.client import ExactClient
+
+M = TypeVar("M", bound=ExactModel)
+
+
+class MasterData:
+    def __init__(self, client: ExactClient, division: int) -> None:
+        self._client = client
+        self.division = division
+
+    @cached_property
+    def items(self) -> dict[str, Item]:
+        return self._by_code(self._client.list(self.division, endpoints.SYNC_ITEMS))
+
+    @cached_property
+    def vat_codes(self) -> dict[str, VATCode]:
+        return self._by_code(self._client.list(self.division, endpoints.VAT_CODES))
+
+    @cached_property
+    def gl_accounts(self) -> dict[str, GLAccount]:
+        return self._by_code(self._client.list(self.division, endpoints.SYNC_GL_ACCOUNTS))
+
+    @cached_property
+    def journals(self) -> dict[str, Journal]:
+        return self._by_code(self._client.list(self.division, endpoints.JOURNALS))
+
+    @cached_property
+    def payment_conditions(self) -> dict[str, PaymentCondition]:
+        return self._by_code(self._client.list(self.division, endpoints.PAYMENT_CONDITIONS))
+
+    @cached_property
+    def accounts(self) -> list[Account]:
+        """Every account (bulk endpoint), for matching customers; accounts created during the
+        run are added by the caller with `add_account`."""
+        return list(self._client.list(self.division, endpoints.BULK_ACCOUNTS))
+
+    def add_account(self, account: Account) -> None:
+        self.accounts.append(account)
+
+    @staticmethod
+    def _by_code(records: Iterator[M]) -> dict[str, M]:
+        return {record.Code: record for record in records if record.Code}  # type: ignore[attr-defined]

@@ -1,0 +1,229 @@
+"""The token chain, kept in the state database and encrypted with EXACT_TOKEN_KEY.
+
+The key may be any string: a Fernet key is derived from it with scrypt and a random salt
+stored beside the tokens. Changing the key means logging in again.
+
+`TokenStore.locked()` is the single-flight point across processes: it holds the row lock
+(`SELECT … FOR UPDATE`) for the whole refresh, so whoever comes next re-reads the new pair.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from exact_pipeline.exact.clock import utc
+from exact_pipeline.exact.errors import ExactConfigurationError
+from exact_pipeline.exact.oauth import TokenGrant
+from exact_pipeline.settings import STATE_SCHEMA
+
+# Exact lets an unused refresh token live 30 days.
+REFRESH_TOKEN_LIFETIME = timedelta(days=30)
+TABLE = f"{STATE_SCHEMA}.exact_connection"
+
+
+class TokenCipher:
+    """Fernet keyed by a passphrase (scrypt, per-row salt)."""
+
+    def __init__(self, passphrase: str) -> None:
+        if not passphrase:
+            raise ExactConfigurationError("set EXACT_TOKEN_KEY: tokens are stored encrypted")
+        self._passphrase = passphrase.encode()
+        self._fernets: dict[bytes, Fernet] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return "TokenCipher(<key hidden>)"
+
+    def encrypt(self, salt: bytes, text: str) -> bytes:
+        return self._fernet(salt).encrypt(text.encode())
+
+    def decrypt(self, salt: bytes, token: bytes) -> str:
+        try:
+            return self._fernet(salt).decrypt(token).decode()
+        except InvalidToken:
+            raise ExactConfigurationError(
+                "EXACT_TOKEN_KEY does not decrypt the stored Exact tokens (was it changed?); "
+                "set the original key or run `exact-pipeline auth login` again"
+            ) from None
+
+    def _fernet(self, salt: bytes) -> Fernet:
+        with self._lock:
+            if salt not in self._fernets:
+                key = Scrypt(salt=salt, length=32, n=2**14, r=8, p=1).derive(self._passphrase)
+                self._fernets[salt] = Fernet(base64.urlsafe_b64encode(key))
+            return self._fernets[salt]
+
+
+@dataclass(frozen=True)
+class Division:
+    code: int
+    description: str
+
+
+@dataclass(frozen=True)
+class StoredConnection:
+    """One row of `exact_connection`, decrypted."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    access_expires_at: datetime
+    refreshed_at: datetime
+    refresh_count: int
+    connected_at: datetime
+    user_id: str | None
+    user_name: str | None
+    user_email: str | None
+    current_division: int | None
+    divisions: tuple[Division, ...]
+    dead_reason: str | None
+
+    @property
+    def refresh_expires_at(self) -> datetime:
+        return self.refreshed_at + REFRESH_TOKEN_LIFETIME
+
+    @property
+    def is_dead(self) -> bool:
+        return self.dead_reason is not None
+
+
+class LockedConnection:
+    """The connection row under `FOR UPDATE`; writes land in the same transaction."""
+
+    def __init__(self, store: TokenStore, conn: psycopg.Connection, salt: bytes | None) -> None:
+        self._store = store
+        self._conn = conn
+        self._salt = salt
+
+    def save_refresh(self, grant: TokenGrant) -> None:
+        assert self._salt is not None, "no stored connection to refresh"
+        cipher = self._store.cipher
+        self._conn.execute(
+            f"""UPDATE {TABLE} SET access_token = %s, refresh_token = %s,
+                   access_expires_at = %s, refreshed_at = %s,
+                   refresh_count = refresh_count + 1, updated_at = now()
+                WHERE connection_key = %s""",
+            (
+                cipher.encrypt(self._salt, grant.access_token),
+                cipher.encrypt(self._salt, grant.refresh_token),
+                utc(grant.access_expires_at),
+                utc(grant.issued_at),
+                self._store.key,
+            ),
+        )
+
+    def mark_dead(self, reason: str) -> None:
+        self._conn.execute(
+            f"UPDATE {TABLE} SET dead_reason = %s, updated_at = now() WHERE connection_key = %s",
+            (reason, self._store.key),
+        )
+
+
+class TokenStore:
+    def __init__(self, pool: ConnectionPool, cipher: TokenCipher, key: str) -> None:
+        self.pool = pool
+        self.cipher = cipher
+        self.key = key
+
+    def load(self) -> StoredConnection | None:
+        with self.pool.connection() as conn:
+            row = self._select(conn, lock=False)
+        return self._decode(row) if row else None
+
+    @contextmanager
+    def locked(self) -> Iterator[tuple[StoredConnection | None, LockedConnection]]:
+        """Hold the row lock: other processes wait here until the transaction commits."""
+        with self.pool.connection() as conn, conn.transaction():
+            row = self._select(conn, lock=True)
+            yield (
+                self._decode(row) if row else None,
+                LockedConnection(self, conn, row["key_salt"] if row else None),
+            )
+
+    def connect(self, grant: TokenGrant) -> None:
+        """Store the first pair of a new consent, replacing any previous (dead) chain."""
+        salt = os.urandom(16)
+        issued = utc(grant.issued_at)
+        with self.pool.connection() as conn:
+            conn.execute(
+                f"""INSERT INTO {TABLE} (connection_key, key_salt, access_token, refresh_token,
+                        access_expires_at, refreshed_at, connected_at)
+                    VALUES (%s, %s, %s, %s, %s, %s, %s)
+                    ON CONFLICT (connection_key) DO UPDATE SET
+                        key_salt = EXCLUDED.key_salt, access_token = EXCLUDED.access_token,
+                        refresh_token = EXCLUDED.refresh_token,
+                        access_expires_at = EXCLUDED.access_expires_at,
+                        refreshed_at = EXCLUDED.refreshed_at, refresh_count = 0,
+                        connected_at = EXCLUDED.connected_at, user_id = NULL,
+                        user_name = NULL, user_email = NULL, current_division = NULL,
+                        divisions = '[]', dead_reason = NULL, updated_at = now()""",
+                (
+                    self.key,
+                    salt,
+                    self.cipher.encrypt(salt, grant.access_token),
+                    self.cipher.encrypt(salt, grant.refresh_token),
+                    utc(grant.access_expires_at),
+                    issued,
+                    issued,
+                ),
+            )
+
+    def set_identity(
+        self,
+        *,
+        user_id: str | None,
+        user_name: str | None,
+        user_email: str | None,
+        current_division: int | None,
+        divisions: list[Division],
+    ) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                f"""UPDATE {TABLE} SET user_id = %s, user_name = %s, user_email = %s,
+                       current_division = %s, divisions = %s, updated_at = now()
+                    WHERE connection_key = %s""",
+                (
+                    user_id,
+                    user_name,
+                    user_email,
+                    current_division,
+                    Jsonb([{"code": d.code, "description": d.description} for d in divisions]),
+                    self.key,
+                ),
+            )
+
+    def _select(self, conn: psycopg.Connection, *, lock: bool) -> dict[str, Any] | None:
+        with conn.cursor(row_factory=dict_row) as cur:
+            query = f"SELECT * FROM {TABLE} WHERE connection_key = %s"
+            cur.execute(query + (" FOR UPDATE" if lock else ""), (self.key,))
+            return cur.fetchone()
+
+    def _decode(self, row: dict[str, Any]) -> StoredConnection:
+        salt = row["key_salt"]
+        return StoredConnection(
+            access_token=self.cipher.decrypt(salt, row["access_token"]),
+            refresh_token=self.cipher.decrypt(salt, row["refresh_token"]),
+            access_expires_at=row["access_expires_at"],
+            refreshed_at=row["refreshed_at"],
+            refresh_count=row["refresh_count"],
+            connected_at=row["connected_at"],
+            user_id=row["user_id"],
+            user_name=row["user_name"],
+            user_email=row["user_email"],
+            current_division=row["current_division"],
+            divisions=tuple(Division(d["code"], d["description"]) for d in row["divisions"]),
+            dead_reason=row["dead_reason"],
+        )

@@ -1,0 +1,193 @@
+"""One HTTP call to Exact, with everything the reference demands around it.
+
+- One call at a time per division (a lock per division in this process; across processes the
+  Dagster pool serialises), paced by the division's budget (ratelimit.py).
+- 401: refresh once (auth.py) and retry once. 403/404/400 and other 4xx: raised, never retried
+  (each also counts towards Exact's 10-errors-an-hour block).
+- 429: the daily budget → `DailyLimitReached`; otherwise wait for the minute's reset and retry
+  (a 429 was not processed, so this is safe for writes too).
+- 5xx and network failures: GETs are retried with backoff, a bounded number of times. Writes
+  never are: their outcome is unknown, and only the caller can look the record up (writes.py).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from exact_pipeline.exact import odata
+from exact_pipeline.exact.auth import TokenManager
+from exact_pipeline.exact.clock import ServerClock, utc
+from exact_pipeline.exact.errors import (
+    AuthenticationError,
+    DailyLimitReached,
+    ExactError,
+    ExactValidationError,
+    ForbiddenError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+)
+from exact_pipeline.exact.ratelimit import RateLimiter
+
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    read_attempts: int = 4  # tries of a GET that meets 5xx / network failures
+    backoff: float = 0.5  # seconds before the first retry, doubled each time
+    rate_limited_attempts: int = 6  # consecutive 429s waited out before giving up
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+class Transport:
+    def __init__(
+        self,
+        base_url: str,
+        http: httpx.Client,
+        clock: ServerClock,
+        tokens: TokenManager,
+        limiter: RateLimiter,
+        retry: RetryPolicy,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._base_url = base_url
+        self._http = http
+        self._clock = clock
+        self._tokens = tokens
+        self._limiter = limiter
+        self._retry = retry
+        self._sleep = sleep
+        self._locks: dict[int | None, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def request(
+        self,
+        method: str,
+        division: int | None,
+        target: str,
+        *,
+        params: dict[str, str] | None = None,
+        payload: Any = None,
+    ) -> Any:
+        """`target` is a path below `/api/v1/{division}/` or an absolute `__next` URL.
+        Returns the decoded JSON body (None when empty)."""
+        url = self._url(division, target)
+        where = {"method": method, "path": httpx.URL(url).path, "division": division}
+        headers = {"Accept": "application/json"}
+        content = None
+        if payload is not None:
+            content = odata.encode(payload)
+            headers |= {"Content-Type": "application/json", "Prefer": "return=representation"}
+        with self._lock_for(division):
+            response = self._send(method, url, params, content, headers, where)
+        return odata.decode(response.content)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, str] | None,
+        content: bytes | None,
+        headers: dict[str, str],
+        where: dict[str, Any],
+    ) -> httpx.Response:
+        division: int | None = where["division"]
+        refreshed = False
+        failures = 0
+        rate_limited = 0
+        while True:
+            if division is not None:
+                self._limiter.before_call(division, method=method, path=where["path"])
+            token = self._tokens.access_token()
+            try:
+                response = self._http.request(
+                    method,
+                    url,
+                    params=params,
+                    content=content,
+                    headers={**headers, "Authorization": f"Bearer {token}"},
+                )
+            except httpx.TransportError as exc:
+                failures += 1
+                if method != "GET" or failures >= self._retry.read_attempts:
+                    raise ServerError(f"no response ({type(exc).__name__})", **where) from None
+                self._backoff(failures)
+                continue
+            self._clock.observe(response)
+            if division is not None:
+                self._limiter.observe(division, response)
+            status = response.status_code
+            if status < 300:
+                return response
+            if status == 401 and not refreshed:
+                refreshed = True
+                self._tokens.unauthorized(token)
+                continue
+            if status == 429:
+                rate_limited += 1
+                self._on_rate_limited(response, rate_limited, where)
+                continue
+            if status >= 500 and method == "GET" and failures + 1 < self._retry.read_attempts:
+                failures += 1
+                self._backoff(failures)
+                continue
+            raise error_for(response, where)
+
+    def _on_rate_limited(self, response: httpx.Response, count: int, where: dict[str, Any]) -> None:
+        division = where["division"]
+        budget = self._limiter.budget(division) if division is not None else None
+        if budget is not None and budget.daily_spent(self._clock.now()):
+            raise DailyLimitReached(
+                odata.error_message(_body(response)), reset_at=utc(budget.daily_reset), **where
+            )
+        if division is None or count > self._retry.rate_limited_attempts:
+            raise error_for(response, where)
+        self._limiter.wait_for_minute(division)
+
+    def _backoff(self, failures: int) -> None:
+        self._sleep(self._retry.backoff * 2 ** (failures - 1))
+
+    def _url(self, division: int | None, target: str) -> str:
+        if target.startswith(("http://", "https://")):
+            # A `__next` link: keep its path and query, but always talk to our configured host.
+            return f"{self._base_url}{httpx.URL(target).raw_path.decode()}"
+        prefix = f"/api/v1/{division}" if division is not None else "/api/v1"
+        return f"{self._base_url}{prefix}/{target}"
+
+    def _lock_for(self, division: int | None) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(division, threading.Lock())
+
+
+def error_for(response: httpx.Response, where: dict[str, Any]) -> ExactError:
+    """Exact's error response as our error type, with Exact's own message."""
+    status = response.status_code
+    message = odata.error_message(_body(response))
+    details = {**where, "status": status}
+    if status == 401:
+        return AuthenticationError(message, **details)
+    if status == 403:
+        return ForbiddenError(message, reason=response.headers.get("Reason"), **details)
+    if status == 404:
+        return NotFoundError(message, **details)
+    if status == 429:
+        return RateLimitError(message, **details)
+    if status >= 500:
+        return ServerError(message, **details)
+    return ExactValidationError(message, **details)
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return odata.decode(response.content)
+    except ValueError:
+        return None
