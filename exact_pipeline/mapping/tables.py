@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from exact_pipeline.mapping.errors import Inconsistency, SettingsInconsistent, expected_got
 from exact_pipeline.mapping.shapes import (
@@ -58,7 +58,9 @@ class SyncSettings(_Strict):
     invoice_push_mode: InvoicePushMode = "sales_invoice"
     customer_sync: CustomerSync = "none"
     payment_sync: PaymentSync = "none"
-    entities: dict[BillingId, EntityMapping]
+    entities: dict[BillingId, EntityMapping] = Field(
+        description="one block per billing invoicing entity, keyed by its billing id"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SyncSettings:

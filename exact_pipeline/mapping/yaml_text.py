@@ -48,7 +48,8 @@ def read_yaml(text: str, file: str) -> YamlDocument:
         problem = Problem(file, line, None, f"expected valid YAML, got {bad.problem}{where}")
         return YamlDocument(None, problems=[problem])
     if not isinstance(root, yaml.MappingNode):
-        problem = Problem(file, None, None, "expected `key: value` lines, got no settings")
+        got = "nothing" if root is None else f"a {root.id}"  # PyYAML's kinds: scalar, sequence
+        problem = Problem(file, None, None, f"expected `key: value` lines, got {got}")
         return YamlDocument(None, problems=[problem])
     document = YamlDocument(yaml.load(text, Loader=_TextLoader))
     _index_keys(root, (), document, file)
