@@ -78,8 +78,10 @@ class Mappings(BaseModel):
         """Item, GL and VAT codes of a line, or every reason it cannot have them yet.
 
         GL precedence: the product's gl_account, else the entity's default invoice GL (credit
-        notes: its default credit-note GL). A line without a product uses the entity's
-        default_item_code; in sales_entry mode no item is needed at all.
+        notes: its default credit-note GL). A line without a product takes the entity's
+        default_item_code in sales_invoice mode; in sales_entry mode it needs none (None).
+        A product without a row blocks in both modes, so revenue never lands on a default GL
+        unnoticed.
         """
         entity = self.settings.entities.get(entity_id)
         causes = [
