@@ -150,7 +150,6 @@ class ExactClient:
         select: str | None = None,
         expand: bool = False,
         top: int | None = None,
-        orderby: str | None = None,
     ) -> Iterator[M]:
         """Every matching record, page after page (`__next`, strictly one at a time).
 
@@ -160,7 +159,7 @@ class ExactClient:
         if filter is None and endpoint.is_sync:
             filter = f"Timestamp gt {FIRST_SYNC_TIMESTAMP}"
         params = self._query(endpoint, expand=expand, select=select)
-        for name, value in (("$filter", filter), ("$top", top), ("$orderby", orderby)):
+        for name, value in (("$filter", filter), ("$top", top)):
             if value is not None:
                 params[name] = str(value)
         for page in self._pages(division, endpoint.path, params):

@@ -259,9 +259,15 @@ class DocumentAttachment(ExactModel):
 
 
 class Receivable(ExactModel):
+    """An open (or settled) item; also the shape of `sync/Cashflow/PaymentTerms`."""
+
     ID: UUID | None = None
+    EntryID: UUID | None = None
     Account: UUID | None = None
     AccountCode: TrimmedCode = None
+    JournalCode: TrimmedCode = None
+    InvoiceDate: ExactDateTime = None
+    Description: str | None = None
     AmountDC: Decimal | None = None
     AmountFC: Decimal | None = None
     TransactionAmountDC: Decimal | None = None
@@ -276,6 +282,28 @@ class Receivable(ExactModel):
     TransactionEntryID: UUID | None = None
     TransactionID: UUID | None = None
     Currency: str | None = None
+
+
+class TransactionLine(ExactModel):
+    """A ledger line (`sync/Financial/TransactionLines`): Type 20/21 sales, 40 cash flow."""
+
+    ID: UUID | None = None
+    EntryID: UUID | None = None
+    EntryNumber: int | None = None
+    LineNumber: int | None = None
+    Type: int | None = None
+    Date: ExactDateTime = None
+    JournalCode: TrimmedCode = None
+    GLAccountCode: TrimmedCode = None
+    Account: UUID | None = None
+    AccountCode: TrimmedCode = None
+    AmountDC: Decimal | None = None
+    AmountFC: Decimal | None = None
+    Currency: str | None = None
+    Description: str | None = None
+    InvoiceNumber: int | None = None
+    YourRef: str | None = None
+    Status: int | None = None
 
 
 class BankEntryLine(ExactModel):

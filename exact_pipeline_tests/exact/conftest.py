@@ -1,0 +1,110 @@
+"""Fixtures for the Exact client: a fresh state database, the sandbox's admin API, a
+connected client. Everything talks to the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from exact_pipeline.exact import ExactClient, ExactConfig, RetryPolicy
+from exact_pipeline_tests.conftest import SandboxProcess, free_port
+
+CLIENT_ID = "exact-pipeline-demo"
+CLIENT_SECRET = "sandbox-secret"
+TOKEN_KEY = "correct horse battery staple"
+NL, BE, FORBIDDEN = 310001, 320001, 330001
+FAST_RETRY = RetryPolicy(read_attempts=4, backoff=0.05, rate_limited_attempts=6)
+
+
+class SandboxAdmin:
+    """The sandbox's `/_sandbox/*` API (not part of Exact)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = httpx.Client(base_url=url, timeout=30)
+
+    def _json(self, response: httpx.Response) -> Any:
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def configure(self, **settings: Any) -> Any:
+        return self._json(self.http.post("/_sandbox/config", json=settings))
+
+    def faults(self, *rules: dict[str, Any]) -> Any:
+        return self._json(self.http.post("/_sandbox/faults", json={"rules": list(rules)}))
+
+    def clear_faults(self) -> None:
+        self._json(self.http.delete("/_sandbox/faults"))
+
+    def requests(self) -> dict[str, Any]:
+        return self._json(self.http.get("/_sandbox/requests"))
+
+    def clear_requests(self) -> None:
+        self._json(self.http.delete("/_sandbox/requests"))
+
+    def count(self, key: str) -> int:
+        """Requests so far to `"METHOD path"` (e.g. "POST salesentry/SalesEntries")."""
+        return self.requests()["by_endpoint"].get(key, 0)
+
+    def store(self, division: int, path: str) -> list[dict[str, Any]]:
+        return self._json(self.http.get(f"/_sandbox/store/{division}/{path}"))
+
+    def advance(self, seconds: float) -> Any:
+        return self._json(self.http.post("/_sandbox/clock/advance", json={"seconds": seconds}))
+
+    def clock(self) -> Any:
+        return self._json(self.http.get("/_sandbox/clock"))
+
+    def code(self, redirect_uri: str, divisions: list[int] | None = None) -> str:
+        body = {
+            "client_id": CLIENT_ID,
+            "redirect_uri": redirect_uri,
+            "divisions": divisions or [NL, BE],
+        }
+        return self._json(self.http.post("/_sandbox/oauth/code", json=body))["code"]
+
+
+@pytest.fixture
+def admin(sandbox: SandboxProcess) -> Iterator[SandboxAdmin]:
+    api = SandboxAdmin(sandbox.url)
+    yield api
+    api.http.close()
+
+
+@pytest.fixture
+def state_url(make_database: Callable[[str], str], request: pytest.FixtureRequest) -> str:
+    """A fresh state database for this test."""
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:10]
+    return make_database(f"exact_{digest}")
+
+
+@pytest.fixture
+def config(sandbox: SandboxProcess) -> ExactConfig:
+    return ExactConfig(
+        base_url=sandbox.url,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uri=f"http://127.0.0.1:{free_port()}/callback",
+        token_key=TOKEN_KEY,
+    )
+
+
+def connect(admin: SandboxAdmin, config: ExactConfig, state_url: str) -> None:
+    """Consent for NL and BE through the admin API, and store the chain (as `auth login`)."""
+    with ExactClient(config, state_url) as client:
+        client.connect(admin.code(config.redirect_uri))
+
+
+@pytest.fixture
+def connected(admin: SandboxAdmin, config: ExactConfig, state_url: str) -> None:
+    connect(admin, config, state_url)
+
+
+@pytest.fixture
+def client(connected: None, config: ExactConfig, state_url: str) -> Iterator[ExactClient]:
+    with ExactClient(config, state_url, retry=FAST_RETRY) as exact:
+        yield exact

@@ -1,0 +1,214 @@
+"""The token chain: refreshed in time, once, across processes; dead chains stop everything."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import time
+from dataclasses import asdict
+from typing import Any
+
+import httpx
+import pytest
+
+from exact_pipeline.exact import ExactClient, ExactConfig, ReauthorizationRequired
+from exact_pipeline.exact.endpoints import JOURNALS
+from exact_pipeline_tests.exact.conftest import (
+    BE,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    FAST_RETRY,
+    NL,
+    SandboxAdmin,
+    connect,
+)
+
+TOKEN_PATH = "/api/oauth2/token"
+
+
+def token_calls(admin: SandboxAdmin) -> list[dict[str, Any]]:
+    return [e for e in admin.requests()["log"] if e["path"].endswith("oauth2/token")]
+
+
+def api_401s(admin: SandboxAdmin) -> int:
+    log = admin.requests()["log"]
+    return sum(1 for e in log if e["status"] == 401 and "/api/v1/" in e["path"])
+
+
+def call(client: ExactClient, division: int = NL) -> None:
+    assert list(client.list(division, JOURNALS))
+
+
+def test_refresh_happens_once_in_the_last_30_seconds(
+    client: ExactClient, admin: SandboxAdmin
+) -> None:
+    call(client)
+    admin.clear_requests()
+    admin.advance(500)
+    for _ in range(3):
+        call(client)
+    assert token_calls(admin) == []  # not before 570 s
+    before = client.tokens.load()
+    admin.advance(75)  # the token is 575 s old
+    for _ in range(3):
+        call(client)
+    refreshes = token_calls(admin)
+    assert [r["status"] for r in refreshes] == [200]
+    assert api_401s(admin) == 0
+    after = client.tokens.load()
+    assert before is not None and after is not None
+    assert after.refresh_count == before.refresh_count + 1
+    assert after.refresh_token != before.refresh_token
+    assert after.access_expires_at > before.access_expires_at
+
+
+def test_an_expired_token_is_refreshed_once_and_the_call_retried_once(
+    client: ExactClient, admin: SandboxAdmin
+) -> None:
+    call(client)
+    admin.clear_requests()
+    admin.advance(700)  # the client has not seen the clock move: it sends the old token
+    call(client)
+    assert api_401s(admin) == 1
+    assert [r["status"] for r in token_calls(admin)] == [200]
+
+
+def rogue_refresh(config: ExactConfig, refresh_token: str) -> None:
+    """Another installation with a copy of the token refreshes behind our back."""
+    response = httpx.post(
+        f"{config.base_url}{TOKEN_PATH}",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        },
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_a_dead_chain_stops_every_process_until_login(
+    client: ExactClient, admin: SandboxAdmin, config: ExactConfig, state_url: str
+) -> None:
+    stored = client.tokens.load()
+    assert stored is not None
+    admin.advance(580)
+    rogue_refresh(config, stored.refresh_token)
+    admin.advance(30)
+    with pytest.raises(ReauthorizationRequired) as info:
+        for _ in range(3):
+            call(client)
+    assert "exact-pipeline auth login" in str(info.value)
+    assert "Old refresh token" in str(info.value)
+    dead = client.tokens.load()
+    assert dead is not None and dead.is_dead
+
+    # Every other process stops too, without touching Exact's token endpoint again.
+    admin.clear_requests()
+    with ExactClient(config, state_url) as other, pytest.raises(ReauthorizationRequired):
+        call(other)
+    with pytest.raises(ReauthorizationRequired):
+        call(client)
+    assert admin.requests()["total"] == 0
+
+    connect(admin, config, state_url)  # `auth login` again
+    with ExactClient(config, state_url) as revived:
+        call(revived, BE)
+
+
+def test_an_unused_refresh_token_dies_after_30_days(
+    client: ExactClient, admin: SandboxAdmin
+) -> None:
+    admin.advance(31 * 86400)
+    with pytest.raises(ReauthorizationRequired) as info:
+        call(client)
+    assert "expired" in str(info.value)
+    assert client.tokens.load().is_dead  # type: ignore[union-attr]
+
+
+def test_a_token_response_lost_before_rotation_is_asked_again(
+    client: ExactClient, admin: SandboxAdmin
+) -> None:
+    admin.advance(600)
+    admin.clear_requests()
+    admin.faults({"kind": "lost_response", "path": "oauth2/token", "times": 1})
+    call(client)
+    assert len(token_calls(admin)) == 2
+    assert not client.tokens.load().is_dead  # type: ignore[union-attr]
+
+
+def test_a_token_response_lost_after_rotation_is_a_clear_dead_chain(
+    client: ExactClient, admin: SandboxAdmin
+) -> None:
+    admin.advance(600)
+    admin.faults(
+        {"kind": "lost_response", "path": "oauth2/token", "times": 1, "after_commit": True}
+    )
+    with pytest.raises(ReauthorizationRequired) as info:
+        call(client)
+    assert "lost" in str(info.value)
+    assert client.tokens.load().is_dead  # type: ignore[union-attr]
+
+
+# --- eight processes share one chain -------------------------------------------------------
+
+PROCESSES = 8
+STEP = 30  # sandbox seconds per clock advance
+STEPS = 42  # 21 minutes of sandbox time
+
+
+def _worker(config: dict[str, Any], state_url: str, stop: Any, ready: Any, results: Any) -> None:
+    calls, error = 0, None
+    try:
+        with ExactClient(ExactConfig(**config), state_url, retry=FAST_RETRY) as client:
+            while not stop.is_set():
+                call(client, (NL, BE)[calls % 2])
+                calls += 1
+                if calls == 1:
+                    ready.put(True)
+                time.sleep(0.02)
+    except Exception as exc:
+        error = repr(exc)
+        ready.put(False)
+    results.put((calls, error))
+
+
+def test_eight_processes_share_the_chain_for_21_minutes(
+    client: ExactClient, admin: SandboxAdmin, config: ExactConfig, state_url: str
+) -> None:
+    admin.configure(minutely_limit=100_000, daily_limit=1_000_000)
+    start = client.tokens.load()
+    assert start is not None
+    context = multiprocessing.get_context("spawn")
+    stop, ready, results = context.Event(), context.Queue(), context.Queue()
+    workers = [
+        context.Process(target=_worker, args=(asdict(config), state_url, stop, ready, results))
+        for _ in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        assert all(ready.get(timeout=60) for _ in workers), "a worker failed to start"
+        admin.clear_requests()
+        for _ in range(STEPS):
+            admin.advance(STEP)
+            time.sleep(0.25)
+    finally:
+        stop.set()
+        outcomes = [results.get(timeout=60) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=30)
+    assert [error for _, error in outcomes if error] == []
+    assert all(calls > STEPS for calls, _ in outcomes)
+
+    tokens = token_calls(admin)
+    assert [t["status"] for t in tokens] == [200] * len(tokens)  # never refused
+    end = client.tokens.load()
+    assert end is not None and not end.is_dead
+    assert end.refresh_count - start.refresh_count == len(tokens)
+    # One refresh per token lifetime, each in the token's last 30 s (or within one clock
+    # step of it: the processes only see the clock when they call).
+    issued = [start.refreshed_at.timestamp()] + [t["at"] for t in tokens]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(issued)]
+    assert len(tokens) == 2, gaps
+    assert all(570 <= gap <= 600 + STEP + 5 for gap in gaps), gaps

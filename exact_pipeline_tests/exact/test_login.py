@@ -1,0 +1,176 @@
+"""Connecting: `exact-pipeline auth login` end to end, `auth status`, the encrypted store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import quote, urljoin
+
+import httpx
+import psycopg
+import pytest
+
+from exact_pipeline.exact import (
+    ExactClient,
+    ExactConfig,
+    ExactConfigurationError,
+    ReauthorizationRequired,
+)
+from exact_pipeline_tests.exact.conftest import BE, NL, TOKEN_KEY, SandboxAdmin
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cli_env(config: ExactConfig, state_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "EXACT_BASE_URL": config.base_url,
+        "EXACT_CLIENT_ID": config.client_id,
+        "EXACT_CLIENT_SECRET": config.client_secret,
+        "EXACT_REDIRECT_URI": config.redirect_uri,
+        "EXACT_TOKEN_KEY": config.token_key,
+        "BILLING_DATABASE_URL": state_url,
+        "STATE_DATABASE_URL": state_url,
+    }
+
+
+def run_cli(config: ExactConfig, state_url: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "exact_pipeline.cli", "auth", *args],
+        cwd=REPO,
+        env=cli_env(config, state_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+class FormReader(HTMLParser):
+    """The approval page's form: action, method and the values a browser would submit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.method = "get"
+        self.fields: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and self.action is None:
+            self.action = a.get("action", "")
+            self.method = a.get("method", "get").lower()
+        elif tag in ("input", "button") and a.get("name"):
+            kind = a.get("type", "text").lower()
+            if kind in ("checkbox", "radio") and "checked" not in a:
+                return
+            is_button = kind in ("submit", "button") or tag == "button"
+            if is_button and a.get("value", "").lower() in ("deny", "cancel", "reject"):
+                return
+            self.fields.append((a["name"], a.get("value", "on")))
+
+
+def approve_in_browser(authorize_url: str) -> httpx.Response:
+    """What the user's browser does: open the page, press approve, follow the redirect."""
+    with httpx.Client(timeout=30) as browser:
+        page = browser.get(authorize_url)
+        assert page.status_code == 200, page.text
+        form = FormReader()
+        form.feed(page.text)
+        assert form.action is not None, "the approval page has no form"
+        assert form.method == "post"
+        approved = browser.post(urljoin(str(page.url), form.action), data=form.fields)
+        assert approved.status_code == 302, approved.text
+        return browser.get(approved.headers["Location"])  # lands on `auth login`'s listener
+
+
+def test_login_catches_the_redirect_and_stores_the_chain(
+    admin: SandboxAdmin, config: ExactConfig, state_url: str
+) -> None:
+    login = subprocess.Popen(
+        [sys.executable, "-m", "exact_pipeline.cli", "auth", "login", "--timeout", "60"],
+        cwd=REPO,
+        env=cli_env(config, state_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert login.stdout is not None
+        url = next(line.strip() for line in login.stdout if line.startswith("http"))
+        assert url.startswith(f"{config.base_url}/api/oauth2/auth?")
+        landing = approve_in_browser(url)
+        assert landing.status_code == 200 and "Connected" in landing.text
+        out, err = login.communicate(timeout=60)
+    finally:
+        login.kill()
+    assert login.returncode == 0, out + err
+    assert "Connected as" in out and str(NL) in out and str(BE) in out
+
+    with ExactClient(config, state_url) as client:
+        stored = client.tokens.load()
+        assert stored is not None and not stored.is_dead
+        assert {d.code for d in stored.divisions} >= {NL, BE}
+        assert stored.user_name
+        # The stored chain works: a call in a division succeeds.
+        assert client.me().CurrentDivision in (NL, BE)
+    assert admin.count("POST oauth2/token") + admin.count("POST api/oauth2/token") == 1
+
+
+def test_login_with_a_pasted_url_encoded_code(
+    admin: SandboxAdmin, config: ExactConfig, state_url: str
+) -> None:
+    code = admin.code(config.redirect_uri)
+    pasted = quote(code, safe="")  # what the browser's address bar shows (`!` → %21)
+    result = run_cli(config, state_url, "login", "--code", pasted)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Connected as" in result.stdout
+
+    status = run_cli(config, state_url, "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    for expected in ("Connected as", "Access token expires", "Refresh token expires", str(NL)):
+        assert expected in status.stdout
+    # `auth login` itself read system/Divisions in a division: its budget is known.
+    assert "not seen yet" in status.stdout or " of " in status.stdout
+
+
+def test_status_reports_the_budget_seen_per_division(
+    client: ExactClient, config: ExactConfig, state_url: str
+) -> None:
+    client.divisions(BE)
+    budget = client.budget(BE)
+    assert budget is not None and budget.daily_remaining is not None
+    status = run_cli(config, state_url, "status")
+    assert f"{budget.daily_remaining} of {budget.daily_limit}" in status.stdout
+
+
+def test_tokens_are_stored_encrypted_and_need_the_key(
+    client: ExactClient, config: ExactConfig, state_url: str
+) -> None:
+    stored = client.tokens.load()
+    assert stored is not None
+    with psycopg.connect(state_url) as conn:
+        raw = conn.execute(
+            "SELECT access_token, refresh_token FROM exact_sync.exact_connection"
+        ).fetchone()
+    assert raw is not None
+    for column in raw:
+        assert stored.access_token.encode() not in bytes(column)
+        assert stored.refresh_token.encode() not in bytes(column)
+
+    wrong = ExactConfig(**{**vars(config), "token_key": "another passphrase"})
+    with ExactClient(wrong, state_url) as other, pytest.raises(ExactConfigurationError) as info:
+        other.me()
+    assert "EXACT_TOKEN_KEY" in str(info.value)
+
+    with pytest.raises(ExactConfigurationError, match="EXACT_TOKEN_KEY"):
+        ExactConfig(**{**vars(config), "token_key": ""})
+
+
+def test_without_a_connection_calls_ask_for_login(config: ExactConfig, state_url: str) -> None:
+    with ExactClient(config, state_url) as client, pytest.raises(ReauthorizationRequired) as info:
+        client.me()
+    assert "exact-pipeline auth login" in str(info.value)
+    assert TOKEN_KEY not in str(info.value)
