@@ -1,0 +1,113 @@
+"""ASGI middleware in front of the Exact-facing routes: fault injection and the request log.
+
+Lost responses really are lost: the request runs (a write commits), then the connection is
+aborted before a single byte of the answer is sent (or a gateway status replaces it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from exact_pipeline.sandbox.core import Sandbox
+from exact_pipeline.sandbox.errors import ExactError
+from exact_pipeline.sandbox.faults import Plan
+from exact_pipeline.sandbox.requestlog import Entry, division_of
+from exact_pipeline.sandbox.responses import error_response, json_response
+
+EXACT_PREFIXES = ("/api/", "/docs/")
+log = logging.getLogger(__name__)
+
+
+class ConnectionDropper:
+    """Aborts the TCP connection a request came in on. Needs the uvicorn server's state
+    (its set of live connections), attached by `server.serve`."""
+
+    def __init__(self) -> None:
+        self.server_state: Any = None
+
+    async def drop(self, scope: Scope) -> bool:
+        client = tuple(scope.get("client") or ())
+        connections = getattr(self.server_state, "connections", ())
+        for protocol in list(connections):
+            if tuple(getattr(protocol, "client", None) or ()) == client:
+                protocol.transport.abort()
+                await asyncio.sleep(0.01)  # let uvicorn notice the disconnect
+                return True
+        log.warning("no connection found to drop for %s", client)
+        return False
+
+
+class Gateway:
+    def __init__(self, app: ASGIApp, sandbox: Sandbox, dropper: ConnectionDropper) -> None:
+        self.app = app
+        self.sandbox = sandbox
+        self.dropper = dropper
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(EXACT_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        with self.sandbox.lock:
+            plan = self.sandbox.faults.plan(method, path)
+        if plan.latency_ms:
+            await asyncio.sleep(plan.latency_ms / 1000)
+        if plan.answer_status or plan.burst_429:
+            response = self._injected(plan, path)
+            await response(scope, receive, send)
+            self._log(method, path, response.status_code, response.status_code, plan)
+            return
+        sent: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            sent.append(message)
+            if not plan.lose:
+                await send(message)
+
+        await self.app(scope, receive, capture)
+        status = next((m["status"] for m in sent if m["type"] == "http.response.start"), None)
+        if not plan.lose:
+            self._log(method, path, status, status, plan)
+            return
+        if plan.lost_status is not None:
+            gateway = json_response(
+                ExactError(plan.lost_status, "Gateway Timeout").body(), plan.lost_status
+            )
+            await gateway(scope, receive, send)
+            self._log(method, path, plan.lost_status, status, plan)
+            return
+        dropped = await self.dropper.drop(scope)
+        self._log(method, path, None if dropped else 500, status, plan)
+
+    def _injected(self, plan: Plan, path: str):
+        division = division_of(path)
+        if plan.burst_429:
+            with self.sandbox.lock:
+                refusal = self.sandbox.limiter.minutely_refusal(
+                    division or 0, self.sandbox.clock.epoch(), self.sandbox.config
+                )
+            return error_response(
+                ExactError(429, "Too many requests", headers=refusal.headers), True
+            )
+        assert plan.answer_status is not None
+        return error_response(ExactError(plan.answer_status, "Injected fault (sandbox)"), True)
+
+    def _log(
+        self, method: str, path: str, status: int | None, committed: int | None, plan: Plan
+    ) -> None:
+        with self.sandbox.lock:
+            self.sandbox.requests.record(
+                Entry(
+                    method=method,
+                    path=path,
+                    division=division_of(path),
+                    status=status,
+                    at=self.sandbox.clock.now().isoformat(),
+                    committed_status=committed,
+                    fault=plan.fault,
+                )
+            )

@@ -1,0 +1,63 @@
+"""Every Exact-facing request the sandbox answered: totals per endpoint and division, and
+the most recent entries."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, deque
+from dataclasses import asdict, dataclass
+
+_PREFIX = re.compile(r"^/api/(?:v1/(?:\d+/)?)?")
+_KEY = re.compile(r"\([^)]*\)")
+_DIVISION = re.compile(r"^/api/v1/(\d+)/")
+LOG_CAPACITY = 5000
+
+
+def endpoint_key(method: str, path: str) -> str:
+    """`POST /api/v1/310001/salesentry/SalesEntries(guid'…')` → `POST salesentry/SalesEntries`."""
+    return f"{method.upper()} {_KEY.sub('', _PREFIX.sub('', path)).lstrip('/')}"
+
+
+def division_of(path: str) -> int | None:
+    match = _DIVISION.match(path)
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class Entry:
+    method: str
+    path: str
+    division: int | None
+    status: int | None  # what the client received; None = connection dropped
+    at: str
+    committed_status: int | None  # what the sandbox did, when a fault lost the answer
+    fault: str | None
+
+
+class RequestLog:
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.entries: deque[Entry] = deque(maxlen=LOG_CAPACITY)
+        self.total = 0
+        self.by_endpoint: Counter[str] = Counter()
+        self.by_division: Counter[str] = Counter()
+        self.by_status: Counter[str] = Counter()
+
+    def record(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        self.total += 1
+        self.by_endpoint[endpoint_key(entry.method, entry.path)] += 1
+        if entry.division is not None:
+            self.by_division[str(entry.division)] += 1
+        self.by_status[str(entry.status)] += 1
+
+    def snapshot(self) -> dict:
+        return {
+            "total": self.total,
+            "by_endpoint": dict(self.by_endpoint),
+            "by_division": dict(self.by_division),
+            "by_status": dict(self.by_status),
+            "log": [asdict(e) for e in self.entries],
+        }
