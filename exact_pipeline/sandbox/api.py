@@ -26,7 +26,7 @@ from exact_pipeline.sandbox.odata import atom
 from exact_pipeline.sandbox.odata.filter import FilterError, compatible, literal_text, parse_literal
 from exact_pipeline.sandbox.odata.query import Query, paginate, parse_query
 from exact_pipeline.sandbox.odata.wire import Entry, collection_json, entry_json
-from exact_pipeline.sandbox.requestlog import endpoint_key
+from exact_pipeline.sandbox.requestlog import endpoint_path
 from exact_pipeline.sandbox.responses import error_response, json_response, wants_json, xml_response
 from exact_pipeline.sandbox.schema import (
     Endpoint,
@@ -127,7 +127,7 @@ async def entity(request: Request) -> Response:
 def _handle(sandbox: Sandbox, call: Call) -> Response:
     epoch = sandbox.clock.epoch()
     config = sandbox.config
-    block_key = f"{call.division} {endpoint_key(call.method, call.path)}"
+    block_key = f"{call.division} {endpoint_path(call.path)}"
     rate_headers: dict[str, str] = {}
     try:
         grant = sandbox.oauth.authenticate(call.authorization)

@@ -13,9 +13,14 @@ _DIVISION = re.compile(r"^/api/v1/(\d+)/")
 LOG_CAPACITY = 5000
 
 
+def endpoint_path(path: str) -> str:
+    """`/api/v1/310001/salesentry/SalesEntries(guid'…')` → `salesentry/SalesEntries`."""
+    return _KEY.sub("", _PREFIX.sub("", path)).lstrip("/")
+
+
 def endpoint_key(method: str, path: str) -> str:
-    """`POST /api/v1/310001/salesentry/SalesEntries(guid'…')` → `POST salesentry/SalesEntries`."""
-    return f"{method.upper()} {_KEY.sub('', _PREFIX.sub('', path)).lstrip('/')}"
+    """`POST /api/v1/310001/salesentry/SalesEntries` → `POST salesentry/SalesEntries`."""
+    return f"{method.upper()} {endpoint_path(path)}"
 
 
 def division_of(path: str) -> int | None:
