@@ -29,16 +29,15 @@ class ConnectionDropper:
     def __init__(self) -> None:
         self.server_state: Any = None
 
-    async def drop(self, scope: Scope) -> bool:
+    async def drop(self, scope: Scope) -> None:
         client = tuple(scope.get("client") or ())
         connections = getattr(self.server_state, "connections", ())
         for protocol in list(connections):
             if tuple(getattr(protocol, "client", None) or ()) == client:
                 protocol.transport.abort()
                 await asyncio.sleep(0.01)  # let uvicorn notice the disconnect
-                return True
+                return
         log.warning("no connection found to drop for %s", client)
-        return False
 
 
 class Gateway:
@@ -80,8 +79,9 @@ class Gateway:
             await gateway(scope, receive, send)
             self._log(method, path, plan.lost_status, status, plan)
             return
-        dropped = await self.dropper.drop(scope)
-        self._log(method, path, None if dropped else 500, status, plan)
+        # Logged first: the client sees the drop at once and may ask the log right away.
+        self._log(method, path, None, status, plan)
+        await self.dropper.drop(scope)
 
     def _injected(self, plan: Plan, path: str):
         division = division_of(path)

@@ -24,7 +24,11 @@ def test_attachment_round_trip(exact: ExactClient) -> None:
     content = b"%PDF-1.4 fake invoice " + os.urandom(2000)
     attachment = exact.created(
         "documents/DocumentAttachments",
-        {"Document": document["ID"], "FileName": "INV-1001.pdf", "Attachment": base64.b64encode(content).decode()},
+        {
+            "Document": document["ID"],
+            "FileName": "INV-1001.pdf",
+            "Attachment": base64.b64encode(content).decode(),
+        },
     )
     assert attachment["FileSize"] == len(content)
     assert attachment["Attachment"] is None  # the bytes come through Url
@@ -53,20 +57,33 @@ def test_attachment_size_limit_is_configurable(exact: ExactClient) -> None:
     document = _document(exact)
     exact.configure(attachment_max_bytes=1000)
     body = {"Document": document["ID"], "FileName": "big.pdf"}
-    too_big = exact.post("documents/DocumentAttachments", body | {"Attachment": base64.b64encode(b"x" * 1001).decode()})
+    too_big = exact.post(
+        "documents/DocumentAttachments",
+        body | {"Attachment": base64.b64encode(b"x" * 1001).decode()},
+    )
     assert too_big.status_code == 413
-    fits = exact.post("documents/DocumentAttachments", body | {"Attachment": base64.b64encode(b"x" * 1000).decode()})
+    fits = exact.post(
+        "documents/DocumentAttachments",
+        body | {"Attachment": base64.b64encode(b"x" * 1000).decode()},
+    )
     assert fits.status_code == 201
 
 
 def test_document_rules(exact: ExactClient) -> None:
     missing = exact.post("documents/Documents", {"Type": 10})
-    assert missing.status_code == 500 and missing.json()["error"]["message"]["value"] == "Verplicht: Onderwerp"
+    assert (
+        missing.status_code == 500
+        and missing.json()["error"]["message"]["value"] == "Verplicht: Onderwerp"
+    )
     unknown_type = exact.post("documents/Documents", {"Subject": "x", "Type": 99})
     assert unknown_type.status_code == 500
     orphan = exact.post(
         "documents/DocumentAttachments",
-        {"Document": "00000000-0000-0000-0000-000000000001", "FileName": "a.pdf", "Attachment": "eA=="},
+        {
+            "Document": "00000000-0000-0000-0000-000000000001",
+            "FileName": "a.pdf",
+            "Attachment": "eA==",
+        },
     )
     assert orphan.json()["error"]["message"]["value"] == "Ongeldige referentie: Documents"
 
@@ -80,4 +97,7 @@ def test_deleting_a_document_deletes_its_attachments(exact: ExactClient) -> None
     )
     assert exact.delete(f"documents/Documents(guid'{document['ID']}')", BE).status_code == 204
     assert exact.store("documents/DocumentAttachments", BE) == []
-    assert exact.put(f"documents/DocumentAttachments(guid'{document['ID']}')", {}, BE).status_code == 405
+    assert (
+        exact.put(f"documents/DocumentAttachments(guid'{document['ID']}')", {}, BE).status_code
+        == 405
+    )

@@ -21,9 +21,14 @@ def _account(name: str) -> dict:
 
 
 def test_error_rule_fires_the_given_number_of_times(exact: ExactClient) -> None:
-    _faults(exact, {"kind": "error", "path": "crm/Accounts", "method": "POST", "times": 2, "status": 503})
+    _faults(
+        exact,
+        {"kind": "error", "path": "crm/Accounts", "method": "POST", "times": 2, "status": 503},
+    )
     assert exact.post("crm/Accounts", _account("A")).status_code == 503
-    assert exact.get("crm/Accounts", **{"$filter": "Name eq 'A'"}).status_code == 200  # GET unaffected
+    assert (
+        exact.get("crm/Accounts", **{"$filter": "Name eq 'A'"}).status_code == 200
+    )  # GET unaffected
     assert exact.post("crm/Accounts", _account("B")).status_code == 503
     assert exact.post("crm/Accounts", _account("C")).status_code == 201
     [rule] = exact.http.get("/_sandbox/faults").json()["rules"]
@@ -62,13 +67,19 @@ def test_lost_response_commits_the_write_and_drops_the_connection(exact: ExactCl
         exact.post("crm/Accounts", _account("Lost BV"))
     assert [a["Name"] for a in exact.store("crm/Accounts") if a["Name"] == "Lost BV"] == ["Lost BV"]
     entry = exact.http.get("/_sandbox/requests").json()["log"][-1]
-    assert (entry["status"], entry["committed_status"], entry["fault"]) == (None, 201, "lost_response")
+    assert (entry["status"], entry["committed_status"], entry["fault"]) == (
+        None,
+        201,
+        "lost_response",
+    )
     # the client can find what it wrote by looking it up
     assert exact.rows("crm/Accounts", **{"$filter": "Name eq 'Lost BV'"})
 
 
 def test_lost_response_as_gateway_timeout(exact: ExactClient) -> None:
-    _faults(exact, {"kind": "lost_response", "path": "crm/Accounts", "method": "POST", "status": 504})
+    _faults(
+        exact, {"kind": "lost_response", "path": "crm/Accounts", "method": "POST", "status": 504}
+    )
     reply = exact.post("crm/Accounts", _account("Timeout BV"))
     assert reply.status_code == 504
     assert exact.rows("crm/Accounts", **{"$filter": "Name eq 'Timeout BV'"})

@@ -10,7 +10,9 @@ def test_seeded_accounts_are_the_known_customers_of_each_country(exact: ExactCli
     for division, country in ((NL, "NL"), (BE, "BE")):
         rows = exact.rows("crm/Accounts", division, **{"$filter": "Blocked eq false"})
         known = [c for c in catalog.KNOWN_CUSTOMERS if c.country == country]
-        assert sorted(r["Code"] for r in rows) == sorted(c.exact_account_code.rjust(18) for c in known)
+        assert sorted(r["Code"] for r in rows) == sorted(
+            c.exact_account_code.rjust(18) for c in known
+        )
         by_code = {r["Code"].strip(): r for r in rows}
         for customer in known:
             account = by_code[customer.exact_account_code]
@@ -36,7 +38,9 @@ def test_items_cover_every_product_with_revenue_gl_and_vat_code(exact: ExactClie
 def test_vat_codes_are_fractions_and_padded(exact: ExactClient) -> None:
     for division, entity_id in ((NL, "ent_nl"), (BE, "ent_be")):
         rows = exact.rows("vat/VATCodes", division)
-        expected = {t.vat_code: float(t.rate / 100) for t in catalog.TAX_RATES if t.entity_id == entity_id}
+        expected = {
+            t.vat_code: float(t.rate / 100) for t in catalog.TAX_RATES if t.entity_id == entity_id
+        }
         assert {r["Code"].strip(): r["Percentage"] for r in rows} == expected
         assert all(len(r["Code"]) == 3 for r in rows)
 
@@ -82,7 +86,12 @@ def test_messages_follow_the_configured_language(exact: ExactClient) -> None:
 def test_master_data_can_be_created_and_is_validated(exact: ExactClient) -> None:
     item = exact.created(
         "logistics/Items",
-        {"Code": "NEW-1", "Description": "New thing", "SalesVatCode": "2", "GLRevenue": exact.gl("8020")["ID"]},
+        {
+            "Code": "NEW-1",
+            "Description": "New thing",
+            "SalesVatCode": "2",
+            "GLRevenue": exact.gl("8020")["ID"],
+        },
     )
     assert item["IsSalesItem"] is True and item["Unit"] == "pc"
     bad = exact.post("logistics/Items", {"Code": "NEW-2", "Description": "x", "SalesVatCode": "99"})
@@ -107,7 +116,9 @@ def test_account_in_use_cannot_be_deleted(exact: ExactClient) -> None:
 
 
 def test_payment_conditions_allow_get_and_post_only(exact: ExactClient) -> None:
-    condition = exact.created("cashflow/PaymentConditions", {"Code": "60", "Description": "60 dagen", "PaymentDays": 60})
+    condition = exact.created(
+        "cashflow/PaymentConditions", {"Code": "60", "Description": "60 dagen", "PaymentDays": 60}
+    )
     key = f"cashflow/PaymentConditions(guid'{condition['ID']}')"
     assert exact.delete(key).status_code == 405
     assert exact.put(key, {"Description": "x"}).status_code == 405

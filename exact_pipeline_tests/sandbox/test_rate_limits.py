@@ -32,7 +32,9 @@ def test_every_division_url_carries_the_six_headers(exact: ExactClient) -> None:
     assert _rate_headers(first) == set(DAILY + MINUTELY)
     assert first.headers["X-RateLimit-Limit"] == "5000"
     assert first.headers["X-RateLimit-Minutely-Limit"] == "60"
-    assert int(first.headers["X-RateLimit-Remaining"]) - 1 == int(second.headers["X-RateLimit-Remaining"])
+    assert int(first.headers["X-RateLimit-Remaining"]) - 1 == int(
+        second.headers["X-RateLimit-Remaining"]
+    )
     assert int(first.headers["X-RateLimit-Minutely-Remaining"]) == 59
     window_reset = int(first.headers["X-RateLimit-Minutely-Reset"])
     assert window_reset % 60000 == 0 and 0 < window_reset - now_ms <= 60000

@@ -41,7 +41,12 @@ def test_numbering_follows_the_entry_year_and_keeps_free_numbers(exact: ExactCli
 
 def test_vat_overrides_on_lines_and_header(exact: ExactClient) -> None:
     lines = [
-        {"GLAccount": exact.gl("8000")["ID"], "AmountFC": 10.05, "VATCode": "1", "VATAmountFC": 2.12},
+        {
+            "GLAccount": exact.gl("8000")["ID"],
+            "AmountFC": 10.05,
+            "VATCode": "1",
+            "VATAmountFC": 2.12,
+        },
         {"GLAccount": exact.gl("8000")["ID"], "AmountFC": 10.05, "VATCode": "1"},
     ]
     body = {"Customer": exact.account("10001")["ID"], "Journal": "70", "SalesEntryLines": lines}
@@ -55,7 +60,9 @@ def test_vat_overrides_on_lines_and_header(exact: ExactClient) -> None:
 def test_negative_amounts_make_a_credit_note(exact: ExactClient) -> None:
     credit = exact.sales_entry("10001", [("8090", Decimal("-50.00"))], YourRef="CN-1")
     assert credit["Type"] == 21 and credit["AmountFC"] == -60.5
-    receivable = exact.one("cashflow/Receivables", f"TransactionEntryID eq guid'{credit['EntryID']}'")
+    receivable = exact.one(
+        "cashflow/Receivables", f"TransactionEntryID eq guid'{credit['EntryID']}'"
+    )
     assert receivable["AmountDC"] == -60.5 and receivable["TransactionType"] == 21
 
 
@@ -67,7 +74,9 @@ def test_booking_creates_the_receivable(exact: ExactClient) -> None:
         EntryDate="2026-11-20T00:00:00",
         PaymentCondition="14",
     )
-    receivable = exact.one("cashflow/Receivables", f"TransactionEntryID eq guid'{entry['EntryID']}'")
+    receivable = exact.one(
+        "cashflow/Receivables", f"TransactionEntryID eq guid'{entry['EntryID']}'"
+    )
     assert receivable["YourRef"] == "INV-2001"
     assert receivable["InvoiceNumber"] == receivable["EntryNumber"] == entry["EntryNumber"]
     assert receivable["AmountDC"] == receivable["AmountFC"] == 242.0
@@ -75,8 +84,9 @@ def test_booking_creates_the_receivable(exact: ExactClient) -> None:
     assert receivable["IsFullyPaid"] is False and receivable["Status"] == 20
     assert receivable["Account"] == entry["Customer"]
     assert receivable["DueDate"] == json_date(datetime(2026, 12, 4))
-    assert exact.one("cashflow/Receivables", f"InvoiceNumber eq {entry['EntryNumber']}")["ID"] == (
-        receivable["ID"]
+    assert (
+        exact.one("cashflow/Receivables", f"InvoiceNumber eq {entry['EntryNumber']}")["ID"]
+        == (receivable["ID"])
     )
     default_due = exact.sales_entry("10001", [("8000", Decimal(1))])
     assert default_due["DueDate"] == json_date(datetime(2026, 12, 20))  # account's 30 days
@@ -84,7 +94,9 @@ def test_booking_creates_the_receivable(exact: ExactClient) -> None:
 
 def test_lookup_by_your_ref_finds_a_posted_entry(exact: ExactClient) -> None:
     exact.sales_entry("10001", [("8000", Decimal(1))], YourRef="INV-X")
-    found = exact.rows("salesentry/SalesEntries", **{"$filter": "YourRef eq 'INV-X'", "$select": "EntryID"})
+    found = exact.rows(
+        "salesentry/SalesEntries", **{"$filter": "YourRef eq 'INV-X'", "$select": "EntryID"}
+    )
     assert len(found) == 1 and set(found[0]) == {"__metadata", "EntryID"}
 
 
@@ -149,7 +161,9 @@ def test_delete_removes_lines_receivable_and_ledger(exact: ExactClient) -> None:
     assert exact.store("salesentry/SalesEntryLines") == []
     assert exact.store("cashflow/Receivables") == []
     assert exact.store("financialtransaction/TransactionLines") == []
-    deleted = exact.rows("sync/Deleted", **{"$filter": "Timestamp gt 1", "$select": "EntityKey,EntityType"})
+    deleted = exact.rows(
+        "sync/Deleted", **{"$filter": "Timestamp gt 1", "$select": "EntityKey,EntityType"}
+    )
     assert {(d["EntityType"]) for d in deleted} >= {1, 10}
 
 

@@ -27,7 +27,10 @@ def test_lines_default_gl_vat_price_and_description_from_the_item(exact: ExactCl
     assert [line["GLAccount"] for line in lines] == [team["GLRevenue"], book["GLRevenue"]]
     assert [line["VATCode"] for line in lines] == ["1", "2"]
     assert [line["UnitPrice"] for line in lines] == [99.0, 39.0]
-    assert [line["Description"] for line in lines] == ["Team plan (monthly)", "Handbook (printed book)"]
+    assert [line["Description"] for line in lines] == [
+        "Team plan (monthly)",
+        "Handbook (printed book)",
+    ]
     assert [line["AmountFC"] for line in lines] == [198.0, 39.0]
     assert [line["VATAmountFC"] for line in lines] == [41.58, 3.51]
     assert invoice["AmountFCExclVat"] == 237.0 and invoice["VATAmountFC"] == 45.09
@@ -48,7 +51,10 @@ def test_line_vat_override_and_item_validation(exact: ExactClient) -> None:
         {"OrderedBy": exact.account("10002")["ID"], "SalesInvoiceLines": [{"Quantity": 1}]},
     )
     assert reply.status_code == 500
-    assert reply.json()["error"]["message"]["value"] == "Verplicht: Artikel\nVerplicht: Grootboekrekening"
+    assert (
+        reply.json()["error"]["message"]["value"]
+        == "Verplicht: Artikel\nVerplicht: Grootboekrekening"
+    )
 
 
 def test_processing_books_the_invoice_without_mailing(exact: ExactClient) -> None:
@@ -56,14 +62,20 @@ def test_processing_books_the_invoice_without_mailing(exact: ExactClient) -> Non
     invoice = _invoice(exact, [{"Item": team["ID"]}], YourRef="INV-6001")
     printed = exact.created(
         "salesinvoice/PrintedSalesInvoices",
-        {"InvoiceID": invoice["InvoiceID"], "SendEmailToCustomer": False, "InvoiceDate": "2026-11-21"},
+        {
+            "InvoiceID": invoice["InvoiceID"],
+            "SendEmailToCustomer": False,
+            "InvoiceDate": "2026-11-21",
+        },
     )
     assert printed["InvoiceID"] == invoice["InvoiceID"] and printed["Document"]
     assert printed["DocumentCreationSuccess"] == "Document aangemaakt"
     assert printed["EmailCreationSuccess"] is None
     booked = exact.get(f"salesinvoice/SalesInvoices(guid'{invoice['InvoiceID']}')").json()["d"]
     assert booked["Status"] == 50 and booked["InvoiceNumber"] == 26700001
-    receivable = exact.one("cashflow/Receivables", f"TransactionEntryID eq guid'{invoice['InvoiceID']}'")
+    receivable = exact.one(
+        "cashflow/Receivables", f"TransactionEntryID eq guid'{invoice['InvoiceID']}'"
+    )
     assert receivable["InvoiceNumber"] == 26700001 and receivable["YourRef"] == "INV-6001"
     assert receivable["AmountDC"] == 119.79 and receivable["IsFullyPaid"] is False
     assert exact.http.get("/_sandbox/outbox").json() == {"emails": []}
@@ -71,7 +83,9 @@ def test_processing_books_the_invoice_without_mailing(exact: ExactClient) -> Non
     # Exact renders its own PDF as a sales-invoice document
     document = exact.get(f"documents/Documents(guid'{printed['Document']}')").json()["d"]
     assert document["Type"] == 10 and document["Subject"] == "Factuur 26700001"
-    attachment = exact.one("documents/DocumentAttachments", f"Document eq guid'{printed['Document']}'")
+    attachment = exact.one(
+        "documents/DocumentAttachments", f"Document eq guid'{printed['Document']}'"
+    )
     pdf = exact.http.get(attachment["Url"] + "&Download=1", headers=exact.auth)
     text = pypdf.PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
     assert "Factuur 26700001" in text and "119.79" in text
@@ -80,11 +94,14 @@ def test_processing_books_the_invoice_without_mailing(exact: ExactClient) -> Non
 def test_processing_with_email_is_recorded(exact: ExactClient) -> None:
     invoice = _invoice(exact, [{"Item": exact.item("SUB-TEAM")["ID"]}])
     printed = exact.created(
-        "salesinvoice/PrintedSalesInvoices", {"InvoiceID": invoice["InvoiceID"], "SendEmailToCustomer": True}
+        "salesinvoice/PrintedSalesInvoices",
+        {"InvoiceID": invoice["InvoiceID"], "SendEmailToCustomer": True},
     )
     assert printed["EmailCreationSuccess"] == "E-mail verstuurd"
     emails = exact.http.get("/_sandbox/outbox").json()["emails"]
-    assert [(m["invoice_id"], m["to"]) for m in emails] == [(invoice["InvoiceID"], "admin@jansenzonen.nl")]
+    assert [(m["invoice_id"], m["to"]) for m in emails] == [
+        (invoice["InvoiceID"], "admin@jansenzonen.nl")
+    ]
 
 
 def test_processed_invoice_is_immutable(exact: ExactClient) -> None:
@@ -102,7 +119,9 @@ def test_processed_invoice_is_immutable(exact: ExactClient) -> None:
 
 def test_draft_can_be_deleted(exact: ExactClient) -> None:
     invoice = _invoice(exact, [{"Item": exact.item("SUB-TEAM")["ID"]}])
-    assert exact.delete(f"salesinvoice/SalesInvoices(guid'{invoice['InvoiceID']}')").status_code == 204
+    assert (
+        exact.delete(f"salesinvoice/SalesInvoices(guid'{invoice['InvoiceID']}')").status_code == 204
+    )
     assert exact.store("salesinvoice/SalesInvoiceLines") == []
 
 
@@ -117,7 +136,11 @@ def test_credit_notes_carry_negative_quantities(exact: ExactClient) -> None:
     assert document["SalesInvoiceNumber"] == 26700001
     wrong_sign = exact.post(
         "salesinvoice/SalesInvoices",
-        {"OrderedBy": exact.account("10002")["ID"], "Type": 8021, "SalesInvoiceLines": [{"Item": team}]},
+        {
+            "OrderedBy": exact.account("10002")["ID"],
+            "Type": 8021,
+            "SalesInvoiceLines": [{"Item": team}],
+        },
     )
     assert wrong_sign.status_code == 500
     assert "Ongeldig: Type" in wrong_sign.json()["error"]["message"]["value"]

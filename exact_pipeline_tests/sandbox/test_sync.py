@@ -46,7 +46,8 @@ def test_sync_pages_hold_1000_and_page_by_timestamp(exact: ExactClient) -> None:
     for _ in range(4):
         exact.sales_entry("10001", entry_lines)
     first = exact.get(
-        "sync/Financial/TransactionLines", **{"$filter": "Timestamp gt 1", "$select": "ID,Timestamp"}
+        "sync/Financial/TransactionLines",
+        **{"$filter": "Timestamp gt 1", "$select": "ID,Timestamp"},
     ).json()["d"]
     assert len(first["results"]) == 1000
     assert "$skiptoken=" in first["__next"]
@@ -66,7 +67,12 @@ def test_transaction_lines_of_a_sales_entry(exact: ExactClient) -> None:
     )
     assert {line["EntryID"] for line in lines} == {entry["EntryID"]}
     summary = [(line["LineNumber"], line["GLAccountCode"], line["AmountDC"]) for line in lines]
-    assert summary == [(0, "1300", 181.5), (1, "8000", -100.0), (2, "8010", -50.0), (3, "1500", -31.5)]
+    assert summary == [
+        (0, "1300", 181.5),
+        (1, "8000", -100.0),
+        (2, "8010", -50.0),
+        (3, "1500", -31.5),
+    ]
     assert lines[0]["Account"] == entry["Customer"] and {line["Type"] for line in lines} == {20}
     bank = exact.created(
         "financialtransaction/BankEntries",
@@ -99,10 +105,15 @@ def test_sales_invoice_sync_is_flattened(exact: ExactClient) -> None:
     team, seat = exact.item("SUB-TEAM")["ID"], exact.item("SUB-SEAT")["ID"]
     invoice = exact.created(
         "salesinvoice/SalesInvoices",
-        {"OrderedBy": exact.account("10001")["ID"], "SalesInvoiceLines": [{"Item": team}, {"Item": seat}]},
+        {
+            "OrderedBy": exact.account("10001")["ID"],
+            "SalesInvoiceLines": [{"Item": team}, {"Item": seat}],
+        },
     )
     rows = _sync(
-        exact, "sync/SalesInvoice/SalesInvoices", select="InvoiceID,LineNumber,AmountFC,Item,Status,Timestamp"
+        exact,
+        "sync/SalesInvoice/SalesInvoices",
+        select="InvoiceID,LineNumber,AmountFC,Item,Status,Timestamp",
     )
     assert [(r["InvoiceID"], r["LineNumber"]) for r in rows] == [
         (invoice["InvoiceID"], 0),
@@ -112,7 +123,12 @@ def test_sales_invoice_sync_is_flattened(exact: ExactClient) -> None:
     assert rows[0]["AmountFC"] == 134.31 and rows[0]["Item"] is None
     assert [r["Item"] for r in rows[1:]] == [team, seat]
     exact.created("salesinvoice/PrintedSalesInvoices", {"InvoiceID": invoice["InvoiceID"]})
-    after = _sync(exact, "sync/SalesInvoice/SalesInvoices", rows[-1]["Timestamp"], "InvoiceID,LineNumber,Status")
+    after = _sync(
+        exact,
+        "sync/SalesInvoice/SalesInvoices",
+        rows[-1]["Timestamp"],
+        "InvoiceID,LineNumber,Status",
+    )
     assert [(r["LineNumber"], r["Status"]) for r in after] == [(0, 50)]
 
 
@@ -124,5 +140,8 @@ def test_other_sync_endpoints_answer(exact: ExactClient) -> None:
         "sync/Documents/DocumentAttachments",
         "sync/Deleted",
     ):
-        assert exact.get(path, NL, **{"$filter": "Timestamp gt 1", "$select": "Timestamp"}).status_code == 200
+        assert (
+            exact.get(path, NL, **{"$filter": "Timestamp gt 1", "$select": "Timestamp"}).status_code
+            == 200
+        )
     assert len(_sync(exact, "sync/Logistics/Items")) == 21
