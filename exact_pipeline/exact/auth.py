@@ -2,16 +2,16 @@
 
 Exact issues 600 s access tokens and refuses a refresh before 570 s; each refresh rotates the
 refresh token, and presenting an old one kills the chain. So a refresh happens only:
-- when the access token is in its last 30 s (server clock, minus the `Date` header's one-second
-  resolution so we are never early), or
+- when the access token is in its last 30 s: the server's time (a lower bound, clock.py) has
+  passed `issued + 570`, with the issue time bounded from ABOVE (`pin`), so never early; or
 - when a call was refused with 401 and the stored token is still the one that was refused.
-Either way under the connection's row lock: re-read, refresh only if still needed, and commit
-the new pair before the lock is released and before the new token is used.
+Either way under the connection's lock (tokens.py): re-read, refresh only if still needed,
+and store the new pair before the lock is released and before the new token is first used.
 
-Outcomes: a lost token response is retried once with the same refresh token (it either works
-or proves the chain dead); a dead chain is marked in the store, so every process stops with
-`ReauthorizationRequired` (others notice at their next refresh, at most one token lifetime
-later); a refusal as "too early" keeps the current, still valid, access token.
+Outcomes: a lost token response is asked again once with the same refresh token (it either
+works or proves the chain dead); a dead chain is marked in the store, so every process stops
+with `ReauthorizationRequired` (others notice at their next refresh, within one token
+lifetime); a refusal as "too early" keeps the current, still valid, access token.
 """
 
 from __future__ import annotations
@@ -23,12 +23,16 @@ import httpx
 
 from exact_pipeline.exact.clock import ServerClock, utc
 from exact_pipeline.exact.config import ExactConfig
-from exact_pipeline.exact.errors import AuthenticationError, ExactError, ReauthorizationRequired
-from exact_pipeline.exact.oauth import TokenGrant, TokenResponseLost, refresh_grant
+from exact_pipeline.exact.errors import ReauthorizationRequired
+from exact_pipeline.exact.oauth import (
+    TokenGrant,
+    TokenResponseLost,
+    TooEarlyToRefresh,
+    refresh_grant,
+)
 from exact_pipeline.exact.tokens import StoredConnection, TokenStore
 
 REFRESH_WINDOW = 30.0  # refresh in the token's last 30 s (Exact's advice)
-DATE_RESOLUTION = 1.0  # `Date` headers are whole seconds: never refresh early because of it
 
 
 class TokenManager:
@@ -53,12 +57,6 @@ class TokenManager:
                 self._current = self._refresh(refused=None)
             return self._current.access_token
 
-    def forget(self) -> None:
-        """Drop what this process knows (a new chain was just stored)."""
-        with self._lock:
-            self._current = None
-            self._dead = None
-
     def unauthorized(self, refused: str) -> None:
         """A call was refused with token `refused`: refresh, unless another worker did."""
         with self._lock:
@@ -66,40 +64,50 @@ class TokenManager:
                 raise self._dead
             self._current = self._refresh(refused=refused)
 
+    def forget(self) -> None:
+        """Drop what this process knows (a new chain was just stored)."""
+        with self._lock:
+            self._current = None
+            self._dead = None
+
+    def pin(self, grant: TokenGrant) -> TokenGrant:
+        """Bound the grant's issue time from above with the server's clock (`current/Me`,
+        asked after the grant). If that cannot be read, push the expiry a whole lifetime
+        out: the token is then replaced after Exact refuses it (401), never too early."""
+        server = self._clock.calibrate(self._http, self._config.base_url, grant.access_token)
+        if server is None:
+            return replace(grant, issued_at=self._clock.now() + grant.expires_in)
+        return replace(grant, issued_at=server + 1)  # ServerTime is whole seconds
+
     def _due(self, connection: StoredConnection) -> bool:
         expires = connection.access_expires_at.timestamp()
-        return self._clock.now() >= expires - REFRESH_WINDOW + DATE_RESOLUTION
+        return self._clock.now() >= expires - REFRESH_WINDOW
 
     def _refresh(self, refused: str | None) -> StoredConnection:
-        error: ExactError | None = None
-        with self._store.locked() as (current, row):
+        with self._store.locked() as current:
             if current is None:
-                error = ReauthorizationRequired("no Exact Online connection is stored")
-            elif current.is_dead:
-                error = ReauthorizationRequired(f"the token chain is dead: {current.dead_reason}")
-            elif (refused is None and not self._due(current)) or (
-                refused is not None and current.access_token != refused
-            ):
+                raise self._stop(ReauthorizationRequired("no Exact Online connection is stored"))
+            if current.is_dead:
+                raise self._stop(
+                    ReauthorizationRequired(f"the token chain is dead: {current.dead_reason}")
+                )
+            if refused is None and not self._due(current):
                 return current  # another worker refreshed while we waited for the lock
-            else:
-                try:
-                    grant = self._grant(current.refresh_token)
-                except ReauthorizationRequired as exc:
-                    row.mark_dead(exc.message or exc.summary)
-                    error = exc
-                except AuthenticationError as exc:
-                    if refused is None and "not expired" in (exc.message or "").lower():
-                        return current  # Exact says it is still valid: keep using it
-                    error = exc
-                except ExactError as exc:
-                    error = exc
-                else:
-                    row.save_refresh(grant)
-                    return _with_grant(current, grant)
-        # Raised only now: raising inside the block would roll back `mark_dead`.
-        if isinstance(error, ReauthorizationRequired):
-            self._dead = error
-        raise error
+            if refused is not None and current.access_token != refused:
+                return current
+            try:
+                grant = self._grant(current.refresh_token)
+            except TooEarlyToRefresh:
+                if refused is not None:
+                    raise
+                return current  # Exact says it is still valid: keep using it
+            except ReauthorizationRequired as exc:
+                self._store.mark_dead(exc.message or exc.summary)
+                raise self._stop(exc) from None
+            self._store.save_refresh(grant)  # durable before anything else happens
+            grant = self.pin(grant)
+            self._store.pin_issue_time(grant)
+            return _with_grant(current, grant)
 
     def _grant(self, refresh_token: str) -> TokenGrant:
         try:
@@ -117,6 +125,11 @@ class TokenManager:
                 path=exc.path,
                 status=exc.status,
             ) from None
+
+    def _stop(self, error: ReauthorizationRequired) -> ReauthorizationRequired:
+        """From now on every call in this process fails fast with `error`."""
+        self._dead = error
+        return error
 
 
 def _with_grant(connection: StoredConnection, grant: TokenGrant) -> StoredConnection:

@@ -22,7 +22,7 @@ import httpx
 
 from exact_pipeline.exact import endpoints
 from exact_pipeline.exact.auth import TokenManager
-from exact_pipeline.exact.clock import ServerClock
+from exact_pipeline.exact.clock import EXACT_WINDOW, ServerClock
 from exact_pipeline.exact.config import ExactConfig
 from exact_pipeline.exact.cursors import SyncCursors
 from exact_pipeline.exact.db import open_pool
@@ -31,7 +31,7 @@ from exact_pipeline.exact.masterdata import MasterData
 from exact_pipeline.exact.models import Division, ExactModel, Me
 from exact_pipeline.exact.oauth import exchange_code
 from exact_pipeline.exact.odata import Page, literal, page_of, record_of
-from exact_pipeline.exact.ratelimit import Budget, RateLimiter
+from exact_pipeline.exact.ratelimit import Budget, RateLimiter, load_budgets
 from exact_pipeline.exact.tokens import Division as StoredDivision
 from exact_pipeline.exact.tokens import StoredConnection, TokenCipher, TokenStore
 from exact_pipeline.exact.transport import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, Transport
@@ -50,12 +50,15 @@ class ExactClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
+        minute_seconds: float = EXACT_WINDOW,
     ) -> None:
+        """`minute_seconds`: length of the rate-limit window (60 at Exact; the sandbox's is
+        configurable). `sleep` is how the client waits (pacing, backoff)."""
         self.config = config
         cipher = TokenCipher(config.token_key)
         self._pool = open_pool(state_url)
         self._http = httpx.Client(timeout=timeout)
-        self._clock = ServerClock()
+        self._clock = ServerClock(minute_seconds)
         self.tokens = TokenStore(self._pool, cipher, config.connection_key)
         self._limiter = RateLimiter(self._clock, self._pool, sleep)
         self._auth = TokenManager(config, self._http, self._clock, self.tokens)
@@ -90,7 +93,9 @@ class ExactClient:
         """Exchange an authorization code and start a new token chain: the pair is stored
         BEFORE anything else is done with it; then the user and the divisions they granted
         (`current/Me`, `system/Divisions`) are stored beside it."""
-        self.tokens.connect(exchange_code(self._http, self.config, self._clock, code))
+        grant = exchange_code(self._http, self.config, self._clock, code)
+        self.tokens.connect(grant)
+        self.tokens.pin_issue_time(self._auth.pin(grant))
         self._auth.forget()
         me = self.me()
         granted = [
@@ -125,8 +130,9 @@ class ExactClient:
         return list(self.list(division, endpoints.DIVISIONS))
 
     def budget(self, division: int) -> Budget | None:
-        """The division's API budget as last seen (X-RateLimit-* headers)."""
-        return self._limiter.budget(division)
+        """The division's API budget as last seen (X-RateLimit-* headers), by this client
+        or, before its first call there, by any earlier run."""
+        return self._limiter.budget(division) or load_budgets(self._pool).get(division)
 
     # --- reading -----------------------------------------------------------------------
 

@@ -1,12 +1,20 @@
-"""Exact's clock as seen from here.
+"""Exact's clock as seen from here: a LOWER bound of the server's current time.
 
 Token expiry (the 570 s rule) and rate-limit resets are instants on the SERVER's clock, which
-need not agree with ours (and the sandbox's clock is moved by tests). Every response carries an
-HTTP `Date` header; the offset between it and our wall clock at receipt is the estimate. `Date`
-has one-second resolution and is stamped before the response travels, so the estimate lags the
-server by less than a second plus the latency: waits computed from it err on the long side,
-which is the safe side for both rate limits and refreshes. Without a `Date` header the offset
-stays at its last value (initially zero: our own clock).
+need not agree with ours (the sandbox's clock is moved forward by tests, while its HTTP `Date`
+header stays on wall time). Every response yields lower bounds of the server's time:
+
+- its `Date` header (whole seconds, stamped before the answer travelled);
+- `X-RateLimit-Minutely-Reset` minus the window length (the reset is the end of the current
+  fixed window: 60 s at Exact);
+- `current/Me`'s `ServerTime` (local time, whole seconds) with `ServerUtcOffset` (seconds).
+
+The estimate is the highest bound seen, carried forward by our own clock (a server's clock
+never runs slower than ours). Being a lower bound, it errs on the safe side everywhere: waits
+for a reset last a little longer, and a token is never refreshed before Exact allows it (the
+issue time of a token is pinned from ABOVE, see `auth.py`). With a server whose `Date` is its
+clock, as Exact's is, the bound is within a second of the truth; otherwise it is within one
+rate-limit window.
 """
 
 from __future__ import annotations
@@ -18,28 +26,62 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from exact_pipeline.exact import odata
+
+EXACT_WINDOW = 60.0  # Exact's minutely limit counts fixed clock minutes
+_EPOCH = datetime(1970, 1, 1)
+
 
 class ServerClock:
-    def __init__(self) -> None:
-        self._offset = 0.0
+    def __init__(self, window: float = EXACT_WINDOW) -> None:
+        self.window = window
+        self._offset: float | None = None  # server − ours; None: nothing seen yet
         self._lock = threading.Lock()
 
     def now(self) -> float:
-        """The server's current time, epoch seconds."""
+        """A lower bound of the server's current time, epoch seconds."""
         with self._lock:
-            return time.time() + self._offset
+            return time.time() + (self._offset or 0.0)
 
-    def observe(self, response: httpx.Response) -> float:
-        """Learn from `response`; returns when the server produced it (else the estimate)."""
-        server = _date_of(response)
-        if server is None:
-            return self.now()
+    def observe(self, response: httpx.Response, minutely_reset: float | None = None) -> None:
+        """Learn from a response (and its minutely reset, epoch seconds, when it had one)."""
+        if (date := date_of(response)) is not None:
+            self.at_least(date)
+        if minutely_reset is not None:
+            self.at_least(minutely_reset - self.window)
+
+    def at_least(self, server_time: float) -> None:
+        """The server's clock has reached `server_time`."""
+        offset = server_time - time.time()
         with self._lock:
-            self._offset = server - time.time()
+            if self._offset is None or offset > self._offset:
+                self._offset = offset
+
+    def calibrate(self, http: httpx.Client, base_url: str, access_token: str) -> float | None:
+        """Ask `current/Me` (free: not counted in the rate limits) for the server's time;
+        returns it (epoch seconds, whole seconds), or None when it cannot be read."""
+        try:
+            response = http.get(
+                f"{base_url}/api/v1/current/Me",
+                params={"$select": "ServerTime,ServerUtcOffset"},
+                headers={"Accept": "application/json", "Authorization": f"Bearer {access_token}"},
+            )
+        except httpx.TransportError:
+            return None
+        if response.status_code != 200:
+            return None
+        record = odata.record_of(odata.decode(response.content))
+        local = odata.parse_date(record.get("ServerTime"))
+        offset = record.get("ServerUtcOffset")
+        if not isinstance(local, datetime) or not isinstance(offset, int):
+            return None
+        server = (local - _EPOCH).total_seconds() - offset
+        self.at_least(server)
         return server
 
 
-def _date_of(response: httpx.Response) -> float | None:
+def date_of(response: httpx.Response) -> float | None:
+    """The response's `Date` header, epoch seconds."""
     date = response.headers.get("Date")
     if not date:
         return None

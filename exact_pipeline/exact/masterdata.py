@@ -1,5 +1,10 @@
 """One division's reference data, read once per run: ONE paged pass per kind, on first use.
 
+Big sets (items, GL accounts, accounts) are read through their sync endpoints from the start
+(`Timestamp gt 1`: 1000 rows a page, no other filter needed; the bulk twins of Items and
+Accounts demand a `$filter` like the plain ones); small ones (VAT codes, journals, payment
+conditions) through their plain endpoints, usually in one page.
+
 Codes are the keys (trimmed, as the mapping tables write them): `items["SUB-TEAM"]`,
 `vat_codes["1"]`, `gl_accounts["8000"]`, `journals["70"]`, `payment_conditions["30"]`.
 Lines reference GL accounts and items by ID: `gl_accounts["8000"].ID`.
@@ -55,9 +60,9 @@ class MasterData:
 
     @cached_property
     def accounts(self) -> list[Account]:
-        """Every account (bulk endpoint), for matching customers; accounts created during the
-        run are added by the caller with `add_account`."""
-        return list(self._client.list(self.division, endpoints.BULK_ACCOUNTS))
+        """Every account, for matching customers; accounts created during the run are added
+        by the caller with `add_account`."""
+        return list(self._client.list(self.division, endpoints.SYNC_ACCOUNTS))
 
     def add_account(self, account: Account) -> None:
         self.accounts.append(account)

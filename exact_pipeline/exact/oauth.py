@@ -16,6 +16,7 @@ from exact_pipeline.exact.clock import ServerClock
 from exact_pipeline.exact.config import ExactConfig
 from exact_pipeline.exact.errors import (
     AuthenticationError,
+    ExactError,
     ReauthorizationRequired,
     ServerError,
 )
@@ -28,7 +29,8 @@ TOKEN_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 @dataclass(frozen=True)
 class TokenGrant:
-    """A token endpoint answer; `issued_at` is the server's clock (epoch seconds)."""
+    """A token endpoint answer. `issued_at` (server clock, epoch seconds) is provisional
+    until `TokenManager.pin` bounds it from above."""
 
     access_token: str = field(repr=False)
     refresh_token: str = field(repr=False)
@@ -44,6 +46,12 @@ class TokenResponseLost(ServerError):
     """The token call got no usable answer: the refresh token may or may not have rotated."""
 
     summary = "Exact Online's token endpoint gave no usable answer"
+
+
+class TooEarlyToRefresh(AuthenticationError):
+    """Refused by the 570 s rule: the current access token is still valid."""
+
+    summary = "Exact Online refused to refresh a token that has not expired"
 
 
 def authorize_url(config: ExactConfig, state: str) -> str:
@@ -91,30 +99,31 @@ def _grant(
         )
     except httpx.TransportError as exc:
         raise TokenResponseLost(type(exc).__name__, **where) from None
-    issued_at = clock.observe(response)
+    clock.observe(response)
     where["status"] = response.status_code
     body = _json_or_empty(response)
     if response.status_code >= 500:
         raise TokenResponseLost(_describe(body), **where)
     if response.status_code != 200:
-        raise _refusal(body, where)
+        raise _refusal(body, response.headers.get("Reason"), where)
     try:
         return TokenGrant(
             access_token=body["access_token"],
             refresh_token=body["refresh_token"],
             expires_in=int(body["expires_in"]),  # Exact sends a string
-            issued_at=issued_at,
+            issued_at=clock.now(),
         )
     except (KeyError, TypeError, ValueError):
         raise TokenResponseLost("token response without tokens", **where) from None
 
 
-def _refusal(body: dict[str, Any], where: dict[str, Any]) -> AuthenticationError:
+def _refusal(body: dict[str, Any], reason: str | None, where: dict[str, Any]) -> ExactError:
     """A refused grant. Too early (the 570 s rule) or a bad client leaves the chain alive;
     anything else about the refresh token or code (reused, expired, unknown) kills it."""
-    error = str(body.get("error") or "")
     text = _describe(body)
-    if "not expired" in text.lower() or error == "invalid_client":
+    if reason == "TooEarlyToRefreshTokens" or "not expired" in text.lower():
+        return TooEarlyToRefresh(text, **where)
+    if body.get("error") == "invalid_client":
         return AuthenticationError(text, **where)
     return ReauthorizationRequired(text, **where)
 

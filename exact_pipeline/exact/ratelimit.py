@@ -84,7 +84,11 @@ def _utc(epoch: float | None) -> datetime | None:
 
 
 class RateLimiter:
-    """Per-division budgets of this process, persisted after every observation."""
+    """Per-division budgets seen by this process; each observation is also persisted.
+
+    Pacing uses only what this process saw: a stored budget may be stale (the day or the
+    minute may have turned since), and the first call's headers tell the truth anyway.
+    """
 
     def __init__(
         self, clock: ServerClock, pool: ConnectionPool, sleep: Callable[[float], None] = time.sleep
@@ -97,10 +101,6 @@ class RateLimiter:
 
     def budget(self, division: int) -> Budget | None:
         with self._lock:
-            if division not in self._budgets:
-                stored = load_budgets(self._pool).get(division)
-                if stored is not None:
-                    self._budgets[division] = stored
             return self._budgets.get(division)
 
     def before_call(self, division: int, *, method: str, path: str) -> None:
@@ -111,7 +111,7 @@ class RateLimiter:
         now = self._clock.now()
         if budget.daily_spent(now):
             raise DailyLimitReached(
-                reset_at=_utc(budget.daily_reset), method=method, path=path, division=division
+                reset_at=utc(budget.daily_reset), method=method, path=path, division=division
             )
         self.wait(budget.minutely_wait(now))
 
@@ -122,17 +122,14 @@ class RateLimiter:
         reset = budget.minutely_reset if budget else None
         if reset is None or reset <= now:
             # The 429 told us nothing usable: Exact's minutes are whole clock minutes.
-            reset = now - now % 60 + 60
+            reset = now - now % self._clock.window + self._clock.window
         self.wait(reset - now)
 
     def wait(self, seconds: float) -> None:
         if seconds > 0:
             self._sleep(min(seconds, MAX_MINUTELY_WAIT) + SLEEP_MARGIN)
 
-    def observe(self, division: int, response: httpx.Response) -> Budget | None:
-        seen = Budget.from_headers(response.headers)
-        if seen is None:
-            return None
+    def record(self, division: int, seen: Budget) -> Budget:
         with self._lock:
             budget = seen.merged_into(self._budgets.get(division))
             self._budgets[division] = budget

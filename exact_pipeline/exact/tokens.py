@@ -3,8 +3,8 @@
 The key may be any string: a Fernet key is derived from it with scrypt and a random salt
 stored beside the tokens. Changing the key means logging in again.
 
-`TokenStore.locked()` is the single-flight point across processes: it holds the row lock
-(`SELECT … FOR UPDATE`) for the whole refresh, so whoever comes next re-reads the new pair.
+`TokenStore.locked()` is the single-flight point across processes: it holds an advisory lock
+for the whole refresh, so whoever comes next re-reads the new pair.
 """
 
 from __future__ import annotations
@@ -100,38 +100,6 @@ class StoredConnection:
         return self.dead_reason is not None
 
 
-class LockedConnection:
-    """The connection row under `FOR UPDATE`; writes land in the same transaction."""
-
-    def __init__(self, store: TokenStore, conn: psycopg.Connection, salt: bytes | None) -> None:
-        self._store = store
-        self._conn = conn
-        self._salt = salt
-
-    def save_refresh(self, grant: TokenGrant) -> None:
-        assert self._salt is not None, "no stored connection to refresh"
-        cipher = self._store.cipher
-        self._conn.execute(
-            f"""UPDATE {TABLE} SET access_token = %s, refresh_token = %s,
-                   access_expires_at = %s, refreshed_at = %s,
-                   refresh_count = refresh_count + 1, updated_at = now()
-                WHERE connection_key = %s""",
-            (
-                cipher.encrypt(self._salt, grant.access_token),
-                cipher.encrypt(self._salt, grant.refresh_token),
-                utc(grant.access_expires_at),
-                utc(grant.issued_at),
-                self._store.key,
-            ),
-        )
-
-    def mark_dead(self, reason: str) -> None:
-        self._conn.execute(
-            f"UPDATE {TABLE} SET dead_reason = %s, updated_at = now() WHERE connection_key = %s",
-            (reason, self._store.key),
-        )
-
-
 class TokenStore:
     def __init__(self, pool: ConnectionPool, cipher: TokenCipher, key: str) -> None:
         self.pool = pool
@@ -140,17 +108,64 @@ class TokenStore:
 
     def load(self) -> StoredConnection | None:
         with self.pool.connection() as conn:
-            row = self._select(conn, lock=False)
+            row = self._select(conn)
         return self._decode(row) if row else None
 
     @contextmanager
-    def locked(self) -> Iterator[tuple[StoredConnection | None, LockedConnection]]:
-        """Hold the row lock: other processes wait here until the transaction commits."""
-        with self.pool.connection() as conn, conn.transaction():
-            row = self._select(conn, lock=True)
-            yield (
-                self._decode(row) if row else None,
-                LockedConnection(self, conn, row["key_salt"] if row else None),
+    def locked(self) -> Iterator[StoredConnection | None]:
+        """The connection, read while holding its lock: other processes wait here.
+
+        A session-level advisory lock (not a row lock): writes inside commit at once, so the
+        new pair is durable before the lock is released and before the token is first used.
+        """
+        with self.pool.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (self._lock_name,))
+            try:
+                row = self._select(conn)
+                yield self._decode(row) if row else None
+            finally:
+                conn.execute(
+                    "SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (self._lock_name,)
+                )
+
+    @property
+    def _lock_name(self) -> str:
+        return f"exact_pipeline.tokens:{self.key}"
+
+    def save_refresh(self, grant: TokenGrant) -> None:
+        """The rotated pair (call with the lock held)."""
+        with self.pool.connection() as conn:
+            salt = self._salt(conn)
+            conn.execute(
+                f"""UPDATE {TABLE} SET access_token = %s, refresh_token = %s,
+                       access_expires_at = %s, refreshed_at = %s,
+                       refresh_count = refresh_count + 1, updated_at = now()
+                    WHERE connection_key = %s""",
+                (
+                    self.cipher.encrypt(salt, grant.access_token),
+                    self.cipher.encrypt(salt, grant.refresh_token),
+                    utc(grant.access_expires_at),
+                    utc(grant.issued_at),
+                    self.key,
+                ),
+            )
+
+    def pin_issue_time(self, grant: TokenGrant) -> None:
+        """Correct the stored issue and expiry time of the current pair."""
+        with self.pool.connection() as conn:
+            conn.execute(
+                f"""UPDATE {TABLE} SET access_expires_at = %s, refreshed_at = %s,
+                       updated_at = now()
+                    WHERE connection_key = %s""",
+                (utc(grant.access_expires_at), utc(grant.issued_at), self.key),
+            )
+
+    def mark_dead(self, reason: str) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                f"UPDATE {TABLE} SET dead_reason = %s, updated_at = now() "
+                "WHERE connection_key = %s",
+                (reason, self.key),
             )
 
     def connect(self, grant: TokenGrant) -> None:
@@ -205,11 +220,17 @@ class TokenStore:
                 ),
             )
 
-    def _select(self, conn: psycopg.Connection, *, lock: bool) -> dict[str, Any] | None:
+    def _select(self, conn: psycopg.Connection) -> dict[str, Any] | None:
         with conn.cursor(row_factory=dict_row) as cur:
-            query = f"SELECT * FROM {TABLE} WHERE connection_key = %s"
-            cur.execute(query + (" FOR UPDATE" if lock else ""), (self.key,))
+            cur.execute(f"SELECT * FROM {TABLE} WHERE connection_key = %s", (self.key,))
             return cur.fetchone()
+
+    def _salt(self, conn: psycopg.Connection) -> bytes:
+        row = conn.execute(
+            f"SELECT key_salt FROM {TABLE} WHERE connection_key = %s", (self.key,)
+        ).fetchone()
+        assert row is not None, "no stored connection"
+        return row[0]
 
     def _decode(self, row: dict[str, Any]) -> StoredConnection:
         salt = row["key_salt"]

@@ -33,7 +33,7 @@ from exact_pipeline.exact.errors import (
     RateLimitError,
     ServerError,
 )
-from exact_pipeline.exact.ratelimit import RateLimiter
+from exact_pipeline.exact.ratelimit import Budget, RateLimiter
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
@@ -122,9 +122,10 @@ class Transport:
                     raise ServerError(f"no response ({type(exc).__name__})", **where) from None
                 self._backoff(failures)
                 continue
-            self._clock.observe(response)
-            if division is not None:
-                self._limiter.observe(division, response)
+            seen = Budget.from_headers(response.headers)
+            self._clock.observe(response, seen.minutely_reset if seen else None)
+            if division is not None and seen is not None:
+                self._limiter.record(division, seen)
             status = response.status_code
             if status < 300:
                 return response

@@ -51,13 +51,14 @@ class SandboxAdmin:
         return self.requests()["by_endpoint"].get(key, 0)
 
     def store(self, division: int, path: str) -> list[dict[str, Any]]:
-        return self._json(self.http.get(f"/_sandbox/store/{division}/{path}"))
+        return self._json(self.http.get(f"/_sandbox/store/{division}/{path}"))["results"]
 
     def advance(self, seconds: float) -> Any:
         return self._json(self.http.post("/_sandbox/clock/advance", json={"seconds": seconds}))
 
-    def clock(self) -> Any:
-        return self._json(self.http.get("/_sandbox/clock"))
+    def now(self) -> float:
+        """The sandbox's clock, epoch seconds."""
+        return self._json(self.http.get("/_sandbox/clock"))["epoch_ms"] / 1000
 
     def code(self, redirect_uri: str, divisions: list[int] | None = None) -> str:
         body = {

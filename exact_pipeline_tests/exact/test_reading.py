@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from exact_pipeline.exact import ExactClient, ExactConfig, LookupKey
+from exact_pipeline.exact import ExactClient, ExactConfig, LookupKey, eq
 from exact_pipeline.exact.endpoints import (
     ACCOUNTS,
     BULK_ACCOUNTS,
@@ -63,14 +63,18 @@ def test_master_data_is_read_once_per_kind_and_keyed_by_trimmed_code(
     assert client.master_data(BE) is not client.master_data(NL)
 
 
-def test_bulk_accounts_with_trimmed_codes(client: ExactClient, admin: SandboxAdmin) -> None:
+def test_accounts_read_in_one_pass_with_trimmed_codes(
+    client: ExactClient, admin: SandboxAdmin
+) -> None:
     accounts = {a.Code: a for a in client.master_data(NL).accounts}
     assert accounts["10001"].Name == "Bakkerij De Gouden Korenaar B.V."
     raw = [r for r in admin.store(NL, ACCOUNTS.path) if r["Name"].startswith("Bakkerij")]
     assert raw[0]["Code"] != "10001" and raw[0]["Code"].strip() == "10001"  # padded at Exact
     found = client.first(NL, ACCOUNTS, LookupKey.account_code("10001").filter)
     assert found is not None and found.ID == accounts["10001"].ID
-    assert admin.count(f"GET {BULK_ACCOUNTS.path}") == 1
+    assert admin.count(f"GET {SYNC_ACCOUNTS.path}") == 1
+    by_vat = list(client.list(NL, BULK_ACCOUNTS, filter=eq("VATNumber", "NL001234567B02")))
+    assert [a.Code for a in by_vat] == ["10002"]
 
 
 def test_sync_reads_only_changes_and_remembers_where_it_was(
