@@ -65,17 +65,16 @@ async def index(request: Request) -> Response:
         usage = sandbox.limiter.snapshot(sandbox.clock.epoch(), sandbox.config)
         rows = []
         for code in sandbox.store.divisions():
-            rows_of = lambda path, c=code: sandbox.store.rows(c, path)  # noqa: E731
-            receivables = rows_of(RECEIVABLES)
-            invoices = rows_of(INVOICES)
+            receivables = sandbox.store.rows(code, RECEIVABLES)
+            invoices = sandbox.store.rows(code, INVOICES)
             used = usage.get(str(code), {})
             rows.append(
                 f"<tr><td><a href='/divisions/{code}'>{code}</a></td>"
                 f"<td>{e(divisions.get(code, {}).get('Description'))}</td>"
-                + _num(len(rows_of(ACCOUNTS)))
-                + _num(len(rows_of(ENTRIES)))
+                + _num(len(sandbox.store.rows(code, ACCOUNTS)))
+                + _num(len(sandbox.store.rows(code, ENTRIES)))
                 + _num(f"{sum(i['Status'] == 50 for i in invoices)} / {len(invoices)}")
-                + _num(len(rows_of(DOCUMENTS)))
+                + _num(len(sandbox.store.rows(code, DOCUMENTS)))
                 + _num(sum(not r["IsFullyPaid"] for r in receivables))
                 + _num(sum(r["IsFullyPaid"] for r in receivables))
                 + _num(f"{used.get('daily_used', 0)} / {sandbox.config.daily_limit}")

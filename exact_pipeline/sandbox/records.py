@@ -201,9 +201,10 @@ def delete(ctx: Ctx, entity_set: EntitySet, record: Record) -> None:
             continue
         ref = referrer.field.ref
         assert ref is not None
-        if any(
-            ctx.store.where(ctx.division, referrer.set.path, referrer.field.name, record[ref.by])
-        ):
+        users = ctx.store.where(
+            ctx.division, referrer.set.path, referrer.field.name, record[ref.by], trim=ref.trim
+        )
+        if any(users):
             raise ctx.fail(ctx.text("in_use", target=referrer.set.name))
     if entity_set.on_delete is not None:
         entity_set.on_delete(ctx, record)

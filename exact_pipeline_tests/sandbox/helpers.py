@@ -133,12 +133,13 @@ class ExactClient:
 
     def sales_entry(self, customer: str, lines: list[tuple[str, Decimal]], **extra: Any) -> dict:
         """POST a sales entry in journal 70; `lines` are (GL code, amount excl. VAT)."""
+        gl_ids = {gl: self.gl(gl)["ID"] for gl in {gl for gl, _ in lines}}
         body = {
             "Customer": self.account(customer)["ID"],
             "Journal": "70",
             "EntryDate": "2026-11-20T00:00:00",
             "SalesEntryLines": [
-                {"GLAccount": self.gl(gl)["ID"], "AmountFC": amount, "VATCode": "1"}
+                {"GLAccount": gl_ids[gl], "AmountFC": amount, "VATCode": "1"}
                 for gl, amount in lines
             ],
         } | extra

@@ -122,3 +122,11 @@ def test_payment_conditions_allow_get_and_post_only(exact: ExactClient) -> None:
     key = f"cashflow/PaymentConditions(guid'{condition['ID']}')"
     assert exact.delete(key).status_code == 405
     assert exact.put(key, {"Description": "x"}).status_code == 405
+
+
+def test_vat_code_in_use_cannot_be_deleted(exact: ExactClient) -> None:
+    # seeded items name the code unpadded ("1"), the VAT code itself is padded ("1  ")
+    vat = exact.one("vat/VATCodes", "Code eq '1'")
+    reply = exact.delete(f"vat/VATCodes(guid'{vat['ID']}')")
+    assert reply.status_code == 500
+    assert reply.json()["error"]["message"]["value"].endswith("(Items)")
