@@ -26,6 +26,7 @@ from exact_pipeline.billing.models import (
     InvoicingEntity,
     Payment,
     Product,
+    ReferenceData,
     TaxRate,
 )
 from exact_pipeline.demo import catalog
@@ -68,9 +69,7 @@ _MILLI = Decimal("0.001")
 
 @dataclass(frozen=True)
 class DemoData:
-    entities: list[InvoicingEntity]
-    tax_rates: list[TaxRate]
-    products: list[Product]
+    reference: ReferenceData
     customers: list[Customer]
     documents: list[BillingDocument]  # invoices and drafts in issue order, then credit notes
 
@@ -113,6 +112,18 @@ class _Draft:
     original: BillingDocument | None = None  # credit notes
 
 
+def reference_data() -> ReferenceData:
+    """The catalogue's invoicing entities, tax rates and products (unmapped ones included)."""
+    return ReferenceData(
+        entities=[
+            InvoicingEntity(e.id, e.name, e.country, e.currency, e.timezone)
+            for e in catalog.ENTITIES
+        ],
+        tax_rates=[TaxRate(t.id, t.entity_id, t.name, t.rate) for t in catalog.TAX_RATES],
+        products=[Product(p.id, p.name) for p in (*catalog.PRODUCTS, *catalog.UNMAPPED_PRODUCTS)],
+    )
+
+
 def generate_demo_data(*, seed: int, customers: int, months: int, today: date) -> DemoData:
     return _Generator(seed, months, today).run(customers)
 
@@ -125,11 +136,9 @@ class _Generator:
         self.today = today
         first = today.year * 12 + today.month - 1 - (months - 1)
         self.months = [(m // 12, m % 12 + 1) for m in range(first, first + months)]
-        self.entities = {
-            e.id: InvoicingEntity(e.id, e.name, e.country, e.currency, e.timezone)
-            for e in catalog.ENTITIES
-        }
-        self.tax_rates = [TaxRate(t.id, t.entity_id, t.name, t.rate) for t in catalog.TAX_RATES]
+        self.reference = reference_data()
+        self.entities = {e.id: e for e in self.reference.entities}
+        self.tax_rates = self.reference.tax_rates
         # Per entity, lowest rate first: (zero, reduced, standard) in the catalogue.
         self.rates = {
             entity_id: sorted(
@@ -139,7 +148,7 @@ class _Generator:
             for entity_id in self.entities
         }
         self.catalog = {p.id: p for p in (*catalog.PRODUCTS, *catalog.UNMAPPED_PRODUCTS)}
-        self.products = {p.id: Product(p.id, p.name) for p in self.catalog.values()}
+        self.products = {p.id: p for p in self.reference.products}
         self.payment_count = 0
 
     def run(self, size: int) -> DemoData:
@@ -159,9 +168,7 @@ class _Generator:
         unfinished = [self._unfinished(s) for s in self._draft_subscribers(subscribers)]
         prepared = self._number(unfinished, "inv", "{country}-DRAFT-", first=len(invoices) + 1)
         return DemoData(
-            entities=list(self.entities.values()),
-            tax_rates=self.tax_rates,
-            products=list(self.products.values()),
+            reference=self.reference,
             customers=[s.customer for s in subscribers],
             documents=[*invoices, *prepared, *credit_notes],
         )

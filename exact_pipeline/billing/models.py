@@ -40,6 +40,15 @@ class Product:
 
 
 @dataclass(frozen=True, slots=True)
+class ReferenceData:
+    """What documents refer to and mapping tables map: entities, tax rates, products."""
+
+    entities: list[InvoicingEntity]
+    tax_rates: list[TaxRate]
+    products: list[Product]
+
+
+@dataclass(frozen=True, slots=True)
 class Customer:
     id: str
     name: str

@@ -29,6 +29,24 @@ from exact_pipeline.billing.models import (
 Connection = psycopg.Connection[Any]
 T = TypeVar("T")
 
+# The first columns of _DOCUMENTS, by their BillingDocument field names.
+_DOCUMENT_FIELDS = (
+    "id",
+    "number",
+    "type",
+    "status",
+    "currency",
+    "issued_at",
+    "due_at",
+    "amount_excluding_tax",
+    "tax_amount",
+    "total_amount",
+    "original_invoice_id",
+    "original_invoice_number",
+    "purchase_order",
+    "created_at",
+    "updated_at",
+)
 _DOCUMENTS = """
 SELECT d.id, d.number, d.type, d.status, d.currency, d.issued_at, d.due_at,
        d.amount_excluding_tax, d.tax_amount, d.total_amount, d.original_invoice_id, o.number,
@@ -110,7 +128,7 @@ def read_documents(conn: Connection, start: datetime, end: datetime) -> list[Bil
         customer = customers.get(row[20]) or customers.setdefault(row[20], Customer(*row[20:31]))
         documents.append(
             BillingDocument(
-                *row[0:15],
+                **dict(zip(_DOCUMENT_FIELDS, row, strict=False)),
                 entity=entity,
                 customer=customer,
                 lines=tuple(lines.get(doc_id, ())),

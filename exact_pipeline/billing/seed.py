@@ -103,7 +103,7 @@ def _seed(
             if any(table_counts(conn).values()):
                 raise SeedError("the billing tables already hold data; reset to replace them")
             with bulk_load(conn):
-                write_reference_data(conn, data.entities, data.tax_rates, data.products)
+                write_reference_data(conn, data.reference)
                 write_customers(conn, data.customers)
                 write_documents(conn, documents, pdfs)
         conn.execute("ANALYZE")  # fresh statistics, so the first reads plan well

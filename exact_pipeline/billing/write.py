@@ -12,9 +12,7 @@ from exact_pipeline.billing.models import (
     BillingDocument,
     Customer,
     DocumentPdf,
-    InvoicingEntity,
-    Product,
-    TaxRate,
+    ReferenceData,
 )
 
 Connection = psycopg.Connection[Any]
@@ -75,25 +73,20 @@ _CUSTOMER_COLUMNS = (
 )
 
 
-def write_reference_data(
-    conn: Connection,
-    entities: Sequence[InvoicingEntity],
-    tax_rates: Sequence[TaxRate],
-    products: Sequence[Product],
-) -> None:
+def write_reference_data(conn: Connection, reference: ReferenceData) -> None:
     copy_rows(
         conn,
         "invoicing_entities",
         ("id", "name", "country", "currency", "timezone"),
-        ((e.id, e.name, e.country, e.currency, e.timezone) for e in entities),
+        ((e.id, e.name, e.country, e.currency, e.timezone) for e in reference.entities),
     )
     copy_rows(
         conn,
         "tax_rates",
         ("id", "invoicing_entity_id", "name", "rate"),
-        ((t.id, t.invoicing_entity_id, t.name, t.rate) for t in tax_rates),
+        ((t.id, t.invoicing_entity_id, t.name, t.rate) for t in reference.tax_rates),
     )
-    copy_rows(conn, "products", ("id", "name"), ((p.id, p.name) for p in products))
+    copy_rows(conn, "products", ("id", "name"), ((p.id, p.name) for p in reference.products))
 
 
 def write_customers(conn: Connection, customers: Sequence[Customer]) -> None:
