@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,46 +17,22 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from exact_pipeline.sandbox import records
+from exact_pipeline.sandbox import records, views
 from exact_pipeline.sandbox.auth import Grant
 from exact_pipeline.sandbox.context import Ctx
 from exact_pipeline.sandbox.core import Sandbox
+from exact_pipeline.sandbox.entities import ME
 from exact_pipeline.sandbox.errors import ExactError, request_stream_error, segment_not_found
 from exact_pipeline.sandbox.odata import atom
-from exact_pipeline.sandbox.odata.filter import FilterError, compatible, literal_text, parse_literal
 from exact_pipeline.sandbox.odata.query import Query, paginate, parse_query
 from exact_pipeline.sandbox.odata.wire import Entry, collection_json, entry_json
 from exact_pipeline.sandbox.requestlog import endpoint_path
 from exact_pipeline.sandbox.responses import error_response, json_response, wants_json, xml_response
-from exact_pipeline.sandbox.schema import (
-    Endpoint,
-    EntitySet,
-    Kind,
-    Record,
-    datetime_,
-    guid,
-    int32,
-    string,
-)
+from exact_pipeline.sandbox.schema import Endpoint, Kind
 from exact_pipeline.sandbox.store import GLOBAL
 
 _TAIL = re.compile(r"^(?:\((?P<key>[^)]*)\))?(?:/(?P<sub>[^/]+))?$")
-
-ME = EntitySet(
-    "current/Me",
-    "Me",
-    key="UserID",
-    fields=(
-        guid("UserID"),
-        string("UserName"),
-        string("FullName"),
-        string("Email"),
-        int32("CurrentDivision"),
-        string("LanguageCode"),
-        datetime_("ServerTime"),
-        int32("ServerUtcOffset"),
-    ),
-)
+_ME = Endpoint(ME.path, Kind.SINGLE, ME, {f.name: f for f in ME.fields}, None)
 
 
 @dataclass(frozen=True)
@@ -73,9 +49,10 @@ class Call:
     authorization: str | None
     base_url: str
     path: str
+    at: datetime  # the sandbox clock when the request came in (Atom's <updated>)
 
     @classmethod
-    async def read(cls, request: Request) -> Call:
+    async def read(cls, request: Request, sandbox: Sandbox) -> Call:
         return cls(
             method=request.method,
             division=request.path_params.get("division", GLOBAL),
@@ -87,39 +64,45 @@ class Call:
             authorization=request.headers.get("authorization"),
             base_url=str(request.base_url).rstrip("/"),
             path=request.url.path,
+            at=sandbox.clock.now(),
         )
+
+    @property
+    def base(self) -> str:
+        return f"{self.base_url}/api/v1/{self.division}"
 
 
 async def me(request: Request) -> Response:
+    """current/Me: the user behind the token; needs no division and is not rate limited."""
     sandbox: Sandbox = request.app.state.sandbox
-    call = await Call.read(request)
-    with sandbox.transaction():
+    call = await Call.read(request, sandbox)
+    with sandbox.lock:
         try:
             grant = sandbox.oauth.authenticate(call.authorization)
             preferred = grant.user.divisions[0]
-            current = preferred if preferred in grant.divisions else grant.divisions[0]
             record = {
                 "UserID": grant.user.user_id,
                 "UserName": grant.user.user_name,
                 "FullName": grant.user.full_name,
                 "Email": grant.user.email,
-                "CurrentDivision": current,
+                "CurrentDivision": preferred
+                if preferred in grant.divisions
+                else grant.divisions[0],
                 "LanguageCode": grant.user.language,
                 "ServerTime": sandbox.clock.local_now(),
                 "ServerUtcOffset": sandbox.clock.utc_offset_seconds(),
             }
-            endpoint = Endpoint(ME.path, Kind.SINGLE, ME, {f.name: f for f in ME.fields}, None)
-            query = parse_query(call.params, endpoint)
+            query = parse_query(call.params, _ME)
             uri = f"{call.base_url}/api/v1/current/Me(guid'{record['UserID']}')"
-            entry = _project(call, endpoint, record, query, None, uri=uri)
-            return _collection([entry], None, None, call, endpoint)
+            entry = views.project(call.base, _ME, record, query, None, uri=uri)
+            return _collection([entry], None, None, call, _ME)
         except ExactError as error:
             return error_response(error, call.as_json)
 
 
 async def entity(request: Request) -> Response:
     sandbox: Sandbox = request.app.state.sandbox
-    call = await Call.read(request)
+    call = await Call.read(request, sandbox)
     with sandbox.transaction():
         return _handle(sandbox, call)
 
@@ -168,7 +151,7 @@ def _dispatch(sandbox: Sandbox, call: Call, grant: Grant) -> Response:
         )
     ctx = sandbox.ctx(call.division, call.base_url)
     key, sub = parts.group("key"), parts.group("sub")
-    record = _lookup(ctx, endpoint, grant, key) if key is not None else None
+    record = views.lookup(ctx, endpoint, grant, key) if key is not None else None
     if call.method == "GET":
         if record is not None:
             return _get_one(ctx, call, endpoint, record, sub)
@@ -197,133 +180,31 @@ def _json_body(call: Call) -> Any:
         raise request_stream_error("The request body is not valid JSON.") from exc
 
 
-def _rows(ctx: Ctx, endpoint: Endpoint, grant: Grant) -> list[Record]:
-    entity_set = endpoint.set
-    rows = ctx.store.rows(GLOBAL if entity_set.global_scope else ctx.division, entity_set.path)
-    if entity_set.grant_field:
-        rows = [r for r in rows if r.get(entity_set.grant_field) in grant.divisions]
-    if endpoint.kind is Kind.SYNC:
-        rows = _sync_rows(ctx, endpoint, rows)
-    return rows
-
-
-def _sync_rows(ctx: Ctx, endpoint: Endpoint, rows: list[Record]) -> list[Record]:
-    """Sync rows: constants added; flattened sets give the header (LineNumber 0) and, after
-    it, one row per line carrying the line's own Timestamp."""
-    constants = {name: value for name, (_, value) in endpoint.set.sync_constants.items()}
-    out = [
-        row | constants | ({"LineNumber": 0} if endpoint.set.sync_flatten else {}) for row in rows
-    ]
-    if endpoint.set.sync_flatten and endpoint.set.lines and endpoint.lines_set:
-        lines = endpoint.set.lines
-        by_header = {row[endpoint.set.key]: row for row in rows}
-        for line in ctx.rows(lines.set_path):
-            header = by_header.get(line[lines.parent_key])
-            if header is not None:
-                out.append(header | constants | line)
-    return out
-
-
-def _lookup(ctx: Ctx, endpoint: Endpoint, grant: Grant, text: str) -> Record:
-    try:
-        literal = parse_literal(text)
-    except FilterError as exc:
-        raise ExactError(400, "Bad Request - Error in query syntax.") from exc
-    if endpoint.kind is not Kind.SINGLE or not compatible(literal.edm, endpoint.key_field.edm):
-        raise ExactError(400, "Bad Request - Error in query syntax.")
-    record = next(
-        (r for r in _rows(ctx, endpoint, grant) if r.get(endpoint.key) == literal.value), None
-    )
-    if record is None:
-        raise segment_not_found(endpoint.set.name)
-    return record
-
-
-def _uri(call: Call, endpoint: Endpoint, record: Record) -> str:
-    key = literal_text(record.get(endpoint.key), endpoint.key_field.edm)
-    return f"{call.base_url}/api/v1/{call.division}/{endpoint.path}({key})"
-
-
-def _project(
-    call: Call,
-    endpoint: Endpoint,
-    record: Record,
-    query: Query,
-    lines: list[Record] | None,
-    *,
-    uri: str | None = None,
-    blank: bool = False,
-) -> Entry:
-    """A record as output: selected fields (or, for a POST without return=representation,
-    nulls except the key), lines expanded or deferred."""
-    uri = uri or _uri(call, endpoint, record)
-    fields = [f for f in endpoint.fields.values() if query.select is None or f.name in query.select]
-    values = [(f, None if blank and f.name != endpoint.key else record.get(f.name)) for f in fields]
-    entry = Entry(uri, endpoint.type_name, values)
+def _get_one(ctx: Ctx, call: Call, endpoint: Endpoint, record: dict, sub: str | None) -> Response:
     nav = endpoint.expandable
-    if nav is not None and (query.select is None or nav.nav in query.select):
-        if lines is not None and not blank:
-            line_endpoint = _line_endpoint(endpoint)
-            line_query = Query(select=query.line_select)
-            entry.expanded[nav.nav] = [
-                _project(call, line_endpoint, line, line_query, None) for line in lines
-            ]
-        else:
-            entry.deferred[nav.nav] = f"{uri}/{nav.nav}"
-    return entry
-
-
-def _line_endpoint(endpoint: Endpoint) -> Endpoint:
-    assert endpoint.lines_set is not None
-    lines_set = endpoint.lines_set
-    return Endpoint(
-        lines_set.path, Kind.SINGLE, lines_set, {f.name: f for f in lines_set.all_fields}, None
-    )
-
-
-def _lines_of(ctx: Ctx, endpoint: Endpoint, record: Record) -> list[Record]:
-    nav = endpoint.set.lines
-    assert nav is not None
-    lines = [r for r in ctx.rows(nav.set_path) if r[nav.parent_key] == record[endpoint.set.key]]
-    return sorted(lines, key=lambda r: r.get("LineNumber") or 0)
-
-
-def _get_one(ctx: Ctx, call: Call, endpoint: Endpoint, record: Record, sub: str | None) -> Response:
-    nav = endpoint.expandable
-    if sub is not None:
+    if sub is not None:  # Entity(key)/Lines
         if nav is None or sub != nav.nav:
             raise segment_not_found(sub)
-        line_endpoint = _line_endpoint(endpoint)
-        query = parse_query(call.params, line_endpoint)
+        lines = views.line_endpoint(endpoint)
+        query = parse_query(call.params, lines)
         entries = [
-            _project(call, line_endpoint, line, query, None)
-            for line in _lines_of(ctx, endpoint, record)
+            views.project(call.base, lines, line, query, None)
+            for line in views.lines_of(ctx, endpoint, record)
         ]
-        return _collection(entries, None, None, call, line_endpoint)
-    query = parse_query(
-        {k: v for k, v in call.params.items() if k in ("$select", "$expand", "$format")},
-        _lenient(endpoint),
-    )
-    lines = _lines_of(ctx, endpoint, record) if nav and nav.nav in query.expand else None
-    return _single(_project(call, endpoint, record, query, lines), call, 200)
-
-
-def _lenient(endpoint: Endpoint) -> Endpoint:
-    """The endpoint without mandatory filters (a key lookup needs none)."""
-    return replace(endpoint, set=replace(endpoint.set, mandatory_filter=()))
+        return _collection(entries, None, None, call, lines)
+    query = parse_query(call.params, endpoint, collection=False)
+    lines_ = views.lines_of(ctx, endpoint, record) if nav and nav.nav in query.expand else None
+    return _single(views.project(call.base, endpoint, record, query, lines_), call, 200)
 
 
 def _get_many(ctx: Ctx, call: Call, endpoint: Endpoint, grant: Grant) -> Response:
     query = parse_query(call.params, endpoint)
-    page = paginate(_rows(ctx, endpoint, grant), endpoint, query)
+    page = paginate(views.rows(ctx, endpoint, grant), endpoint, query)
     nav = endpoint.expandable
+    expand = nav is not None and nav.nav in query.expand
     entries = [
-        _project(
-            call,
-            endpoint,
-            row,
-            query,
-            _lines_of(ctx, endpoint, row) if nav and nav.nav in query.expand else None,
+        views.project(
+            call.base, endpoint, row, query, views.lines_of(ctx, endpoint, row) if expand else None
         )
         for row in page.rows
     ]
@@ -338,19 +219,18 @@ def _get_many(ctx: Ctx, call: Call, endpoint: Endpoint, grant: Grant) -> Respons
 
 
 def _count(ctx: Ctx, call: Call, endpoint: Endpoint, grant: Grant) -> Response:
+    """Entity/$count: a plain integer."""
     params = {k: v for k, v in call.params.items() if k == "$filter"}
-    if endpoint.select_required:
-        params["$top"] = "1"
-    query = parse_query(params, endpoint)
-    page = paginate(_rows(ctx, endpoint, grant), endpoint, Query(filter=query.filter))
+    query = parse_query(params, endpoint, collection=not endpoint.select_required)
+    page = paginate(views.rows(ctx, endpoint, grant), endpoint, Query(filter=query.filter))
     return PlainTextResponse(str(page.total))
 
 
 def _post(ctx: Ctx, call: Call, endpoint: Endpoint) -> Response:
     record = records.create(ctx, endpoint.set, _json_body(call))
     full = call.prefer_representation
-    lines = _lines_of(ctx, endpoint, record) if endpoint.set.lines else None
-    entry = _project(call, endpoint, record, Query(), lines if full else None, blank=not full)
+    lines = views.lines_of(ctx, endpoint, record) if endpoint.set.lines and full else None
+    entry = views.project(call.base, endpoint, record, Query(), lines, blank=not full)
     return _single(entry, call, 201, {"Location": entry.uri})
 
 
@@ -359,7 +239,8 @@ def _single(
 ) -> Response:
     if call.as_json:
         return json_response({"d": entry_json(entry)}, status, headers)
-    return xml_response(atom.entry_xml(entry, _updated()), atom.ENTRY_CONTENT_TYPE, status, headers)
+    body = atom.entry_xml(entry, _updated(call))
+    return xml_response(body, atom.ENTRY_CONTENT_TYPE, status, headers)
 
 
 def _collection(
@@ -367,12 +248,10 @@ def _collection(
 ) -> Response:
     if call.as_json:
         return json_response(collection_json(entries, next_url, count))
-    title = endpoint.set.name
     self_url = f"{call.base_url}{call.path}"
-    return xml_response(
-        atom.feed_xml(title, self_url, entries, next_url, _updated()), atom.CONTENT_TYPE
-    )
+    body = atom.feed_xml(endpoint.set.name, self_url, entries, next_url, _updated(call))
+    return xml_response(body, atom.CONTENT_TYPE)
 
 
-def _updated() -> str:
-    return datetime.now().replace(microsecond=0).isoformat() + "Z"
+def _updated(call: Call) -> str:
+    return call.at.replace(microsecond=0, tzinfo=None).isoformat() + "Z"

@@ -612,6 +612,23 @@ DELETED = EntitySet(
     sync="sync/Deleted",
 )
 
+# current/Me: built per request from the token's user, never stored.
+ME = EntitySet(
+    "current/Me",
+    "Me",
+    key="UserID",
+    fields=(
+        guid("UserID"),
+        string("UserName"),
+        string("FullName"),
+        string("Email"),
+        int32("CurrentDivision"),
+        string("LanguageCode"),
+        datetime_("ServerTime"),
+        int32("ServerUtcOffset"),
+    ),
+)
+
 ENTITY_SETS: tuple[EntitySet, ...] = (
     DIVISIONS,
     ACCOUNTS,

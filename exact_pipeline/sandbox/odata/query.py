@@ -43,7 +43,9 @@ def _bad(message: str) -> ExactError:
     return ExactError(400, message)
 
 
-def parse_query(params: Mapping[str, str], endpoint: Endpoint) -> Query:
+def parse_query(params: Mapping[str, str], endpoint: Endpoint, *, collection: bool = True) -> Query:
+    """Parse and check the options. `collection=False` (a read by key, or $count on bulk and
+    sync) skips the rules that only guard full reads: mandatory filters and $select."""
     for name in params:
         if name in UNSUPPORTED_OPTIONS:
             raise _bad(f"The query parameter '{name}' is not supported by this endpoint.")
@@ -55,8 +57,8 @@ def parse_query(params: Mapping[str, str], endpoint: Endpoint) -> Query:
     expand = _parse_expand(params.get("$expand"), endpoint)
     select, line_select = _parse_select(params.get("$select"), endpoint, expand)
     top = _parse_top(params.get("$top"))
-    node = _parse_filter(params.get("$filter"), endpoint)
-    if endpoint.select_required and select is None and top != 1:
+    node = _parse_filter(params.get("$filter"), endpoint, collection)
+    if collection and endpoint.select_required and select is None and top != 1:
         raise _bad("Please add a $select or a $top=1 statement to the query string.")
     inlinecount = params.get("$inlinecount", "none")
     if inlinecount not in ("allpages", "none"):
@@ -125,7 +127,7 @@ def _parse_top(text: str | None) -> int | None:
     return int(text)
 
 
-def _parse_filter(text: str | None, endpoint: Endpoint) -> Node | None:
+def _parse_filter(text: str | None, endpoint: Endpoint, collection: bool) -> Node | None:
     node = None
     if text is not None and text.strip():
         try:
@@ -133,6 +135,8 @@ def _parse_filter(text: str | None, endpoint: Endpoint) -> Node | None:
             odata_filter.check(node, endpoint.fields, endpoint.type_name)
         except FilterError as exc:
             raise _bad(str(exc)) from exc
+    if not collection:
+        return node
     if endpoint.kind is Kind.SYNC:
         _check_sync_filter(node)
         return node
