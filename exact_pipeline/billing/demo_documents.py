@@ -90,6 +90,9 @@ class _Subscriber:
     customer: Customer
     entity: InvoicingEntity
     zone: ZoneInfo
+    horizon: datetime  # the end of `today` in the entity's zone: nothing happens after it
+    standard_rate: TaxRate
+    reduced_rate: TaxRate  # for REDUCED_RATE_PRODUCTS
     start: int  # first billed month (index into the window)
     end: int  # month after the last billed one (churn), or the window's length
     billing_day: int
@@ -194,12 +197,19 @@ class _Generator:
     def _subscriber(self, customer: Customer, start: int, end: int, *, known: bool) -> _Subscriber:
         rng = self.rng
         entity = self.entities["ent_be" if customer.country == "BE" else "ent_nl"]
+        zone = ZoneInfo(entity.timezone)
+        zero, reduced, standard = self.rates[entity.id]
+        if customer.country != entity.country and customer.vat_number:
+            reduced = standard = zero  # an intra-EU business customer: reverse charge
         plan = rng.choice(_PLANS[1:3]) if known else rng.choices(_PLANS, weights=_PLAN_WEIGHTS)[0]
         large = plan in ("prod_business", "prod_enterprise")
         return _Subscriber(
             customer=customer,
             entity=entity,
-            zone=ZoneInfo(entity.timezone),
+            zone=zone,
+            horizon=datetime.combine(self.today + timedelta(days=1), time(), zone).astimezone(UTC),
+            standard_rate=standard,
+            reduced_rate=reduced,
             start=start,
             end=end,
             billing_day=rng.randint(1, 28),
@@ -212,14 +222,6 @@ class _Generator:
             if large and rng.random() < 0.2
             else None,
         )
-
-    def _tax_rate(self, subscriber: _Subscriber, product_id: str | None) -> TaxRate:
-        """Intra-EU business customers: 0 % (reverse charge); books: the reduced rate."""
-        rates = self.rates[subscriber.entity.id]
-        customer = subscriber.customer
-        if customer.country != subscriber.entity.country and customer.vat_number:
-            return rates[0]
-        return rates[1] if product_id in catalog.REDUCED_RATE_PRODUCTS else rates[-1]
 
     def _line(
         self,
@@ -236,7 +238,9 @@ class _Generator:
             f"{product.name} – {period}" if period else product.name,
             quantity,
             Decimal(product.unit_price) if unit_amount is None else unit_amount,
-            self._tax_rate(subscriber, product_id),
+            subscriber.reduced_rate
+            if product_id in catalog.REDUCED_RATE_PRODUCTS
+            else subscriber.standard_rate,
         )
 
     # --- invoices ------------------------------------------------------------------------
@@ -303,7 +307,7 @@ class _Generator:
                     "Goodwill credit – service incident" if goodwill else "Manual adjustment",
                     _ONE,
                     Decimal(amount),
-                    self._tax_rate(s, None),
+                    s.standard_rate,
                 )
             )
         return lines
@@ -333,10 +337,6 @@ class _Generator:
             seconds = 8 * 3600 + self.rng.randrange(10 * 3600)
         local = datetime.combine(day, time(), s.zone) + timedelta(seconds=seconds)
         return local.astimezone(UTC)
-
-    def _horizon(self, s: _Subscriber) -> datetime:
-        """The end of `today` in the entity's zone: nothing happens after it."""
-        return datetime.combine(self.today + timedelta(days=1), time(), s.zone).astimezone(UTC)
 
     def _add_unmapped_lines(self, drafts: list[_Draft]) -> None:
         """The not-yet-mapped product, on a handful of invoices of the last three weeks."""
@@ -448,7 +448,7 @@ class _Generator:
     ) -> tuple[DocumentStatus, datetime, tuple[Payment, ...]]:
         """(status, last change, payments) as of the end of today."""
         rng, s = self.rng, draft.subscriber
-        horizon = self._horizon(s)
+        horizon = s.horizon
         if draft.kind == "draft":
             return "draft", draft.issued_at, ()
         if draft.kind == "invoice" and rng.random() < 0.004:  # a mistake, voided soon after

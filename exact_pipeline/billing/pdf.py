@@ -31,7 +31,6 @@ from exact_pipeline.billing.amounts import format_minor
 from exact_pipeline.billing.models import BillingDocument, DocumentLine, TaxRate
 
 _ID_PLACEHOLDER = "F" * 32
-_ZERO_ID = b"0" * len(_ID_PLACEHOLDER)
 _DATE_PLACEHOLDER = datetime(2000, 1, 1, tzinfo=UTC)
 _DATE_TEXT = "D:20000101000000Z"  # how fpdf2 writes _DATE_PLACEHOLDER
 _CENT = Decimal("0.01")
@@ -179,23 +178,20 @@ class _Template:
         return cls(chunks, tuple(by_token[token] for token in found[:-2]), len(data))
 
     def fill(self, values: dict[str, str]) -> bytes:
+        texts = [
+            values[key].encode().rjust(width) if figures else _fit(values.get(key, ""), width)
+            for key, width, figures in self.fields
+        ]
+        # The file id hashes the document's texts (the rest is the template's): unique per
+        # document, and reproducible.
+        file_id = hashlib.md5(b"\0".join(texts), usedforsecurity=False).hexdigest().upper()
         parts = [b""] * (2 * len(self.chunks) - 1)
         parts[0::2] = self.chunks
-        parts[1::2] = [
-            *(
-                values[key].encode().rjust(width) if figures else _fit(values.get(key, ""), width)
-                for key, width, figures in self.fields
-            ),
-            _ZERO_ID,
-            _ZERO_ID,
-        ]
+        parts[1::2] = [*texts, file_id.encode(), file_id.encode()]
         data = b"".join(parts)
         if len(data) != self.size:  # a figure wider than its placeholder
             raise ValueError(f"a figure of {values['number']} does not fit its PDF template")
-        # The id is a hash of the file with a zero id: unique per document, and reproducible.
-        file_id = hashlib.md5(data, usedforsecurity=False).hexdigest().upper()
-        parts[-2] = parts[-4] = file_id.encode()
-        return b"".join(parts)
+        return data
 
 
 @cache

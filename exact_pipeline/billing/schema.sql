@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS invoices (
     invoicing_entity_id text NOT NULL REFERENCES invoicing_entities (id),
     currency text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
     issued_at timestamptz NOT NULL,
-    due_at timestamptz CHECK (due_at >= issued_at),
+    due_at timestamptz,
     amount_excluding_tax bigint NOT NULL CHECK (amount_excluding_tax >= 0),
     tax_amount bigint NOT NULL CHECK (tax_amount >= 0),
     total_amount bigint NOT NULL CHECK (total_amount >= 0),
@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS invoices (
     CONSTRAINT invoices_total_is_sum CHECK (total_amount = amount_excluding_tax + tax_amount),
     CONSTRAINT invoices_credit_note_has_original
         CHECK ((type = 'credit_note') = (original_invoice_id IS NOT NULL)),
-    CONSTRAINT invoices_not_own_original CHECK (original_invoice_id <> id)
+    CONSTRAINT invoices_not_own_original CHECK (original_invoice_id <> id),
+    CONSTRAINT invoices_due_after_issue CHECK (due_at >= issued_at)
 );
 
 CREATE TABLE IF NOT EXISTS invoice_lines (

@@ -118,7 +118,7 @@ BAD_DOCUMENTS = {
         "invoices_amount_excluding_tax_check",
     ),
     "lower-case currency": ({"currency": "eur"}, "invoices_currency_check"),
-    "due before issued": ({"due_at": ISSUED - timedelta(days=1)}, "invoices_check"),
+    "due before issued": ({"due_at": ISSUED - timedelta(days=1)}, "invoices_due_after_issue"),
 }
 
 
