@@ -47,7 +47,9 @@ DELETE /_sandbox/faults               clears them
     token_failure  only on oauth2/token: fail before anything (`status`, 500), or with
                    after_commit the tokens are issued/rotated and the answer is lost
 GET  /_sandbox/requests               → {"total", "by_endpoint": {"POST salesentry/SalesEntries":
-                                         n}, "by_division": {"310001": n}, "by_status",
+                                         n}, "by_division": {"310001": n},
+                                         "by_division_endpoint": {"310001": {endpoint: n}},
+                                         "by_status": {"201": n},
                                          "log": [{"method", "path", "division", "status" (null:
                                          dropped), "at", "committed_status", "fault"}]} (last
                                          5000); endpoint = method + path without

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, Response
 from exact_pipeline.sandbox.core import Sandbox
 from exact_pipeline.sandbox.html import e, layout, table
 from exact_pipeline.sandbox.schema import Record
+from exact_pipeline.sandbox.seed import DEMO_USER
 from exact_pipeline.sandbox.store import GLOBAL
 
 ACCOUNTS = "crm/Accounts"
@@ -68,9 +69,10 @@ async def index(request: Request) -> Response:
             receivables = sandbox.store.rows(code, RECEIVABLES)
             invoices = sandbox.store.rows(code, INVOICES)
             used = usage.get(str(code), {})
+            access = "" if code in DEMO_USER.divisions else " <span class=muted>(no access)</span>"
             rows.append(
                 f"<tr><td><a href='/divisions/{code}'>{code}</a></td>"
-                f"<td>{e(divisions.get(code, {}).get('Description'))}</td>"
+                f"<td>{e(divisions.get(code, {}).get('Description'))}{access}</td>"
                 + _num(len(sandbox.store.rows(code, ACCOUNTS)))
                 + _num(len(sandbox.store.rows(code, ENTRIES)))
                 + _num(f"{sum(i['Status'] == 50 for i in invoices)} / {len(invoices)}")
@@ -116,9 +118,14 @@ async def index(request: Request) -> Response:
 
 
 def _requests_section(log: dict, division: int | None = None) -> str:
-    by_endpoint = sorted(log["by_endpoint"].items(), key=lambda kv: (-kv[1], kv[0]))
+    if division is None:
+        counts = log["by_endpoint"]
+    else:
+        counts = log["by_division_endpoint"].get(str(division), {})
+    by_endpoint = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     recent = [entry for entry in reversed(log["log"]) if division in (None, entry["division"])]
-    status_counts = Counter(str(entry["status"]) for entry in recent)
+    statuses = Counter(str(entry["status"] or "dropped") for entry in recent)
+    summary = " · ".join(f"{status} × {n}" for status, n in sorted(statuses.items()))
     return (
         "<h2>Requests by endpoint</h2>"
         + table(
@@ -126,7 +133,7 @@ def _requests_section(log: dict, division: int | None = None) -> str:
             [f"<tr><td>{e(k)}</td>{_num(n)}</tr>" for k, n in by_endpoint],
             numeric={1},
         )
-        + f"<h2>Recent requests <span class='muted'>{e(dict(status_counts))}</span></h2>"
+        + f"<h2>Recent requests <span class='muted'>{e(summary)}</span></h2>"
         + table(
             ["At (UTC)", "Method", "Path", "Status", "Fault"],
             [
@@ -191,13 +198,24 @@ async def division_page(request: Request) -> Response:
         + _receivables(receivables)
         + _bank(data)
         + _accounts(data[ACCOUNTS])
-        + _requests_section({**log, "by_endpoint": {}}, division=code)
+        + _requests_section(log, division=code)
     )
     return HTMLResponse(layout(f"Exact Online sandbox - {code}", body))
 
 
+def _booked_documents(data: dict[str, list[Record]]) -> dict[Any, list[Record]]:
+    return _by(data[DOCUMENTS], "FinancialTransactionEntryID")
+
+
+def _doc_links(record: Record, key: str, booked: dict[Any, list[Record]]) -> str:
+    """The document a record names and those booked against it (Exact's own PDF)."""
+    ids = dict.fromkeys([record.get("Document"), *(d["ID"] for d in booked.get(record[key], []))])
+    return " ".join(f"<a href='#doc-{e(i)}'>document</a>" for i in ids if i)
+
+
 def _entries(data: dict[str, list[Record]]) -> str:
     lines = _by(data[ENTRY_LINES], "EntryID")
+    booked = _booked_documents(data)
     rows = []
     for entry in sorted(data[ENTRIES], key=lambda r: r["EntryNumber"]):
         kind = "credit note" if entry["Type"] == 21 else "invoice"
@@ -207,7 +225,7 @@ def _entries(data: dict[str, list[Record]]) -> str:
             f"<td>{e(entry.get('YourRef'))}</td><td>{e(entry.get('Description'))}</td>"
             f"<td>{kind}</td>{_num(_money(entry['AmountFC'] - entry['VATAmountFC']))}"
             f"{_num(_money(entry['VATAmountFC']))}{_num(_money(entry['AmountFC']))}"
-            f"<td>{_doc_link(entry.get('Document'))}</td></tr>"
+            f"<td>{_doc_links(entry, 'EntryID', booked)}</td></tr>"
         )
         rows.extend(
             f"<tr class='sub'><td></td><td colspan=2>GL {e(line.get('GLAccountCode'))} "
@@ -233,6 +251,7 @@ def _entries(data: dict[str, list[Record]]) -> str:
 
 def _invoices(data: dict[str, list[Record]]) -> str:
     lines = _by(data[INVOICE_LINES], "InvoiceID")
+    booked = _booked_documents(data)
     rows = []
     for invoice in sorted(
         data[INVOICES], key=lambda r: (r.get("InvoiceNumber") or 0, r["Created"])
@@ -244,7 +263,8 @@ def _invoices(data: dict[str, list[Record]]) -> str:
             f"<td>{e(INVOICE_STATUS.get(invoice['Status'], invoice['Status']))}</td>"
             f"<td>{'credit note' if invoice['Type'] in (8021, 8024) else 'invoice'}</td>"
             f"{_num(_money(invoice['AmountFCExclVat']))}{_num(_money(invoice['VATAmountFC']))}"
-            f"{_num(_money(invoice['AmountFC']))}<td>{_doc_link(invoice.get('Document'))}</td></tr>"
+            f"{_num(_money(invoice['AmountFC']))}"
+            f"<td>{_doc_links(invoice, 'InvoiceID', booked)}</td></tr>"
         )
         rows.extend(
             f"<tr class='sub'><td></td><td colspan=2>{e(line.get('ItemCode'))} "
@@ -266,10 +286,6 @@ def _invoices(data: dict[str, list[Record]]) -> str:
         "PDF",
     ]
     return f"<h2>Sales invoices ({len(data[INVOICES])})</h2>" + table(headers, rows, {0, 6, 7, 8})
-
-
-def _doc_link(document_id: str | None) -> str:
-    return f"<a href='#doc-{e(document_id)}'>document</a>" if document_id else ""
 
 
 def _documents(code: int, data: dict[str, list[Record]]) -> str:

@@ -48,14 +48,17 @@ class RequestLog:
         self.total = 0
         self.by_endpoint: Counter[str] = Counter()
         self.by_division: Counter[str] = Counter()
+        self.by_division_endpoint: dict[str, Counter[str]] = {}
         self.by_status: Counter[str] = Counter()
 
     def record(self, entry: Entry) -> None:
         self.entries.append(entry)
         self.total += 1
-        self.by_endpoint[endpoint_key(entry.method, entry.path)] += 1
+        key = endpoint_key(entry.method, entry.path)
+        self.by_endpoint[key] += 1
         if entry.division is not None:
             self.by_division[str(entry.division)] += 1
+            self.by_division_endpoint.setdefault(str(entry.division), Counter())[key] += 1
         self.by_status[str(entry.status)] += 1
 
     def snapshot(self) -> dict:
@@ -63,6 +66,7 @@ class RequestLog:
             "total": self.total,
             "by_endpoint": dict(self.by_endpoint),
             "by_division": dict(self.by_division),
+            "by_division_endpoint": {d: dict(c) for d, c in self.by_division_endpoint.items()},
             "by_status": dict(self.by_status),
             "log": [asdict(e) for e in self.entries],
         }

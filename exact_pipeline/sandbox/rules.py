@@ -23,6 +23,7 @@ JOURNALS = "financial/Journals"
 VAT_CODES = "vat/VATCodes"
 PAYMENT_CONDITIONS = "cashflow/PaymentConditions"
 DOCUMENTS = "documents/Documents"
+DOCUMENT_TYPES = "documents/DocumentTypes"
 ATTACHMENTS = "documents/DocumentAttachments"
 SALES_ENTRIES = "salesentry/SalesEntries"
 SALES_INVOICES = "salesinvoice/SalesInvoices"
@@ -358,9 +359,11 @@ def _post_ledger(
 
 def _exact_pdf(ctx: Ctx, sale: Sale) -> Record:
     subject_key = "credit_note_subject" if sale.credit else "invoice_subject"
+    document_type = ctx.get(DOCUMENT_TYPES, SALES_DOCUMENT_TYPE) or {}
     document = {
         "Subject": ctx.text(subject_key, number=sale.number),
         "Type": SALES_DOCUMENT_TYPE,
+        "TypeDescription": document_type.get("Description"),
         "Account": sale.account["ID"],
         "AccountName": sale.account["Name"],
         "DocumentDate": sale.date,

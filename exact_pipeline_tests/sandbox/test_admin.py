@@ -98,6 +98,7 @@ def test_request_log_counts_per_endpoint_and_division(exact: ExactClient) -> Non
     assert log["by_endpoint"]["GET salesentry/SalesEntries"] == 1
     assert log["by_endpoint"]["GET current/Me"] == 1
     assert log["by_division"] == {str(NL): 4, str(BE): 1}  # 2 look-ups, POST, GET
+    assert log["by_division_endpoint"][str(BE)] == {"GET vat/VATCodes": 1}
     assert log["total"] == 6
     last = log["log"][-1]
     assert set(last) >= {"method", "path", "division", "status", "at"}

@@ -34,7 +34,14 @@ def test_division_page_shows_entries_lines_documents_and_paid_status(exact: Exac
         Document=document["ID"],
     )
     page = exact.http.get(f"/divisions/{NL}").text
-    for text in ("INV-4242", str(entry["EntryNumber"]), "GL 8010", "145.20", "INV-4242.pdf"):
+    for text in (
+        "INV-4242",
+        str(entry["EntryNumber"]),
+        "GL 8010",
+        "145.20",
+        "INV-4242.pdf",
+        "POST salesentry/SalesEntries",
+    ):
         assert text in page, text
     assert "pill open" in page and "pill paid" not in page
     link = f"/_sandbox/attachments/{NL}/{attachment['ID']}"
