@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from exact_pipeline.billing.amounts import line_amounts
@@ -71,7 +72,7 @@ _MILLI = Decimal("0.001")
 class DemoData:
     reference: ReferenceData
     customers: list[Customer]
-    documents: list[BillingDocument]  # invoices and drafts in issue order, then credit notes
+    documents: list[BillingDocument]  # invoices in issue order, drafts, credit notes
 
 
 @dataclass
@@ -108,7 +109,7 @@ class _Subscriber:
 class _Draft:
     """A document before it has an id and a number."""
 
-    kind: str  # invoice | credit_note | draft (a document still being prepared)
+    kind: Literal["invoice", "credit_note", "draft"]  # draft: still being prepared
     subscriber: _Subscriber
     issued_at: datetime
     lines: list[_Line]

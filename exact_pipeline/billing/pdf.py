@@ -252,13 +252,8 @@ def _pdf_date(at: datetime) -> str:
     return f"D:{u.year:04}{u.month:02}{u.day:02}{u.hour:02}{u.minute:02}{u.second:02}Z"
 
 
-@cache
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
 def _values(doc: BillingDocument) -> dict[str, str]:
-    zone = _zone(doc.entity.timezone)
+    zone = ZoneInfo(doc.entity.timezone)
     issued = doc.issued_at.astimezone(zone).date().isoformat()
     due = doc.due_at.astimezone(zone).date().isoformat() if doc.due_at else ""
     customer, total = doc.customer, format_minor(doc.total_amount)

@@ -47,6 +47,8 @@ _DOCUMENT_FIELDS = (
     "created_at",
     "updated_at",
 )
+_ENTITY = slice(len(_DOCUMENT_FIELDS), len(_DOCUMENT_FIELDS) + 5)  # then the entity's columns
+_CUSTOMER = slice(_ENTITY.stop, None)  # and the customer's, in their models' field order
 _DOCUMENTS = """
 SELECT d.id, d.number, d.type, d.status, d.currency, d.issued_at, d.due_at,
        d.amount_excluding_tax, d.tax_amount, d.total_amount, d.original_invoice_id, o.number,
@@ -123,9 +125,14 @@ def read_documents(conn: Connection, start: datetime, end: datetime) -> list[Bil
     customers: dict[str, Customer] = {}
     documents = []
     for row in rows:
-        doc_id = row[0]
-        entity = entities.get(row[15]) or entities.setdefault(row[15], InvoicingEntity(*row[15:20]))
-        customer = customers.get(row[20]) or customers.setdefault(row[20], Customer(*row[20:31]))
+        doc_id, entity_row, customer_row = row[0], row[_ENTITY], row[_CUSTOMER]
+        # One object per entity and customer, however many documents share it.
+        entity = entities.get(entity_row[0]) or entities.setdefault(
+            entity_row[0], InvoicingEntity(*entity_row)
+        )
+        customer = customers.get(customer_row[0]) or customers.setdefault(
+            customer_row[0], Customer(*customer_row)
+        )
         documents.append(
             BillingDocument(
                 **dict(zip(_DOCUMENT_FIELDS, row, strict=False)),

@@ -1,8 +1,9 @@
 """`seed_billing`: fill a billing database with the demo company's data, fast.
 
-Rows are generated in Python and streamed with COPY; PDFs are rendered while they stream (see
-`pdf`). Foreign keys and the per-document checks are verified once, set-based, at the end
-(`database.bulk_load`), so a year of a mid-sized company loads in well under a minute.
+Rows are generated in Python and streamed with COPY while forked workers render the PDFs on
+every core (`pdf_batch`). Foreign keys and the per-document checks are verified once,
+set-based, at the end (`database.bulk_load`), so a year of a mid-sized company loads in well
+under a minute.
 """
 
 from __future__ import annotations
