@@ -1,0 +1,313 @@
+"""Billing customers → Exact accounts, per division: link, match, or create — never a duplicate.
+
+Order of precedence:
+1. an explicit link in customer_links.csv (the account with that Code);
+2. the ledger's earlier link (no Exact call at all);
+3. matching rules against the division's accounts (read once per run through the bulk
+   endpoint): VAT number (normalised), then e-mail (case-insensitive), then exact name. The
+   first rule with candidates decides; several candidates block the customer as ambiguous
+   (a person must choose: link one explicitly), because guessing could merge two companies;
+4. nothing matches: `customer_sync: billing_to_exact` creates the account, `none` blocks the
+   customer's documents with the reason and the fix.
+
+Created accounts get Exact's own numbering (Code left empty): billing ids such as
+`cus_known_01` are not debtor numbers, and finance teams expect their own sequence. The create
+is idempotent all the same: it happens only when no account has the customer's name, so after a
+lost response the account is found again by that name (and e-mail), by the client's look-up
+and, on any later run, by the name rule itself. The ledger records the link, so each customer
+costs at most one call, once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from uuid import UUID
+
+from exact_pipeline.billing.models import Customer
+from exact_pipeline.exact import ExactClient, ExactError, LookupKey, eq
+from exact_pipeline.exact.endpoints import ACCOUNTS
+from exact_pipeline.exact.models import Account
+from exact_pipeline.mapping import Cause, Mappings
+from exact_pipeline.sync import ledger
+from exact_pipeline.sync.errors import REFUSED, STOPS_THE_DIVISION, STOPS_THE_RUN, plain_failure
+from exact_pipeline.sync.fields import fit
+from exact_pipeline.sync.payloads import AccountPayload
+
+LINKED, BLOCKED, CREATING = "linked", "blocked", "creating"
+STOPS = (*STOPS_THE_RUN, *STOPS_THE_DIVISION)
+OUTCOMES = (
+    "linked_explicit",
+    "matched_vat",
+    "matched_email",
+    "matched_name",
+    "created",
+    "already_linked",
+    "blocked",
+    "failed",  # creating the account failed in a way a later run can cure
+)
+
+
+@dataclass(frozen=True)
+class CustomerOutcome:
+    customer_id: str
+    customer_name: str
+    division: int
+    outcome: str  # one of OUTCOMES
+    account_id: UUID | None = None
+    account_code: str | None = None
+    reason: str | None = None  # blocked or failed: what is wrong and how to fix it
+
+    @property
+    def linked(self) -> bool:
+        return self.account_id is not None
+
+
+def normalised_vat(value: str | None) -> str:
+    return re.sub(r"[\s.\-]", "", value or "").upper()
+
+
+def normalised_email(value: str | None) -> str:
+    return (value or "").strip().casefold()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A matching rule: the customer's keys and an account's key; equal keys match."""
+
+    outcome: str
+    what: str  # how a person names the matched property
+    customer_keys: Callable[[Customer], set[str]]
+    account_key: Callable[[Account], str]
+
+    def candidates(self, customer: Customer, accounts: Iterable[Account]) -> list[Account]:
+        wanted = self.customer_keys(customer) - {""}
+        return [a for a in accounts if self.account_key(a) in wanted] if wanted else []
+
+
+def _names(customer: Customer) -> set[str]:
+    # An account we created carries the name shortened to Exact's limit.
+    return {customer.name.strip(), fit("Accounts", "Name", customer.name) or ""}
+
+
+RULES = (
+    Rule(
+        "matched_vat",
+        "VAT number",
+        lambda c: {normalised_vat(c.vat_number)},
+        lambda a: normalised_vat(a.VATNumber),
+    ),
+    Rule(
+        "matched_email",
+        "e-mail",
+        lambda c: {normalised_email(c.email)},
+        lambda a: normalised_email(a.Email),
+    ),
+    Rule("matched_name", "name", _names, lambda a: (a.Name or "").strip()),
+)
+
+
+def account_payload(customer: Customer) -> AccountPayload:
+    return AccountPayload(
+        Name=fit("Accounts", "Name", customer.name) or customer.id,
+        Email=fit("Accounts", "Email", customer.email),
+        VATNumber=fit("Accounts", "VATNumber", customer.vat_number),
+        AddressLine1=fit("Accounts", "AddressLine1", customer.address_line1),
+        AddressLine2=fit("Accounts", "AddressLine2", customer.address_line2),
+        Postcode=fit("Accounts", "Postcode", customer.zip),
+        City=fit("Accounts", "City", customer.city),
+        Country=customer.country,
+        Remarks=f"Created by exact-pipeline from billing customer {customer.id}.",
+    )
+
+
+def _describe(accounts: Iterable[Account]) -> str:
+    return ", ".join(f"{a.Code} ({a.Name})" for a in accounts)
+
+
+def _still_valid(known: ledger.CustomerLink, explicit: str | None) -> bool:
+    """An earlier link holds unless customer_links.csv now names another account, or no
+    longer names the one it did."""
+    return known.account_code == explicit if explicit else known.how != "linked_explicit"
+
+
+class CustomerLinker:
+    """Links the customers of one run; reads each division's accounts at most once (the
+    client caches master data per run)."""
+
+    def __init__(self, conn: ledger.Connection, exact: ExactClient, mappings: Mappings) -> None:
+        self._conn = conn
+        self._exact = exact
+        self._mappings = mappings
+        self._done: dict[tuple[int, str], CustomerOutcome] = {}
+
+    def link_all(self, customers: Iterable[tuple[int, Customer]]) -> list[CustomerOutcome]:
+        return [self.link(division, customer) for division, customer in customers]
+
+    def link(self, division: int, customer: Customer) -> CustomerOutcome:
+        """The customer's account in `division` (created if the settings allow), or why not.
+        Asked twice in a run, it answers from memory."""
+        key = (division, customer.id)
+        if key not in self._done:
+            try:
+                outcome = self._resolve(division, customer)
+            except STOPS:
+                raise
+            except REFUSED as refused:
+                outcome = self._blocked(
+                    customer,
+                    division,
+                    Cause(
+                        reason=f"Exact refused to create an account for customer {customer.id} "
+                        f"({customer.name}) in division {division}: {refused.message}",
+                        fix="correct the customer in billing, or create the account in Exact "
+                        "and link it in customer_links.csv",
+                    ),
+                )
+            except ExactError as failure:
+                doing = f"creating the account of customer {customer.id}"
+                outcome = CustomerOutcome(
+                    customer.id,
+                    customer.name,
+                    division,
+                    "failed",
+                    reason=plain_failure(failure, doing),
+                )
+            self._save(outcome)
+            self._done[key] = outcome
+        return self._done[key]
+
+    def _resolve(self, division: int, customer: Customer) -> CustomerOutcome:
+        known = ledger.customer_links(self._conn, division, [customer.id]).get(customer.id)
+        explicit = self._mappings.exact_account_code_for(customer.id)
+        if known and known.state == LINKED and known.account_id and _still_valid(known, explicit):
+            return self._linked(
+                customer, division, "already_linked", known.account_id, known.account_code
+            )
+        if explicit:
+            return self._explicit(division, customer, explicit)
+        retrying = known is not None and known.state == CREATING
+        return self._match(division, customer, retrying=retrying)
+
+    def _explicit(self, division: int, customer: Customer, code: str) -> CustomerOutcome:
+        accounts = self._exact.master_data(division).accounts
+        account = next((a for a in accounts if a.Code == code), None)
+        if account is None:
+            return self._blocked(
+                customer,
+                division,
+                Cause(
+                    reason=f"customer_links.csv links customer {customer.id} to Exact account "
+                    f"{code}, which division {division} does not have",
+                    fix="correct the account code in customer_links.csv, or create the "
+                    "account in Exact",
+                ),
+            )
+        return self._use(customer, division, "linked_explicit", account)
+
+    def _match(self, division: int, customer: Customer, *, retrying: bool) -> CustomerOutcome:
+        accounts = self._exact.master_data(division).accounts
+        for rule in RULES:
+            matches = rule.candidates(customer, accounts)
+            if len(matches) == 1:
+                return self._use(customer, division, rule.outcome, matches[0])
+            if matches:
+                return self._blocked(
+                    customer,
+                    division,
+                    Cause(
+                        reason=f"customer {customer.id} ({customer.name}) is ambiguous: "
+                        f"{len(matches)} Exact accounts in division {division} have its "
+                        f"{rule.what}: {_describe(matches)}",
+                        fix=f"link the right one in customer_links.csv "
+                        f"(`{customer.id},<account code>`)",
+                    ),
+                )
+        if self._mappings.settings.customer_sync == "billing_to_exact":
+            return self._create(division, customer, lookup_first=retrying)
+        return self._blocked(
+            customer,
+            division,
+            Cause(
+                reason=f"customer {customer.id} ({customer.name}) has no account in Exact "
+                f"division {division}: no account has its VAT number, e-mail or name",
+                fix=f"link it in customer_links.csv (`{customer.id},<account code>`), create "
+                "the account in Exact, or set customer_sync: billing_to_exact in settings.yaml",
+            ),
+        )
+
+    def _use(
+        self, customer: Customer, division: int, outcome: str, account: Account
+    ) -> CustomerOutcome:
+        """Link to `account`, unless Exact has it blocked (then a person must decide: a blocked
+        account is still a likely match, so creating another one would duplicate it)."""
+        if account.Blocked:
+            return self._blocked(
+                customer,
+                division,
+                Cause(
+                    reason=f"customer {customer.id} ({customer.name}) belongs to Exact account "
+                    f"{account.Code} ({account.Name}), which is blocked in division {division}",
+                    fix="unblock the account in Exact, or link another one in customer_links.csv",
+                ),
+            )
+        return self._linked(customer, division, outcome, account.ID, account.Code)
+
+    def _create(self, division: int, customer: Customer, *, lookup_first: bool) -> CustomerOutcome:
+        payload = account_payload(customer)
+        lookup = eq("Name", payload.Name)
+        if payload.Email:
+            lookup += f" and {eq('Email', payload.Email)}"
+        # Recorded before the POST: a run that dies before saving the reply looks it up first.
+        ledger.save_customer(
+            self._conn,
+            division=division,
+            customer_id=customer.id,
+            customer_name=customer.name,
+            state=CREATING,
+            how=None,
+            account_id=None,
+            account_code=None,
+            last_error=None,
+        )
+        account = self._exact.create(
+            division,
+            ACCOUNTS,
+            payload.body(),
+            idempotency=LookupKey(lookup),
+            lookup_first=lookup_first,
+        )
+        self._exact.master_data(division).add_account(account)
+        return self._linked(customer, division, "created", account.ID, account.Code)
+
+    @staticmethod
+    def _linked(
+        customer: Customer,
+        division: int,
+        outcome: str,
+        account_id: UUID | None,
+        account_code: str | None,
+    ) -> CustomerOutcome:
+        return CustomerOutcome(
+            customer.id, customer.name, division, outcome, account_id, account_code
+        )
+
+    @staticmethod
+    def _blocked(customer: Customer, division: int, cause: Cause) -> CustomerOutcome:
+        return CustomerOutcome(customer.id, customer.name, division, "blocked", reason=str(cause))
+
+    def _save(self, outcome: CustomerOutcome) -> None:
+        if outcome.outcome in ("already_linked", "failed"):
+            return  # nothing new to record (a failed create left its `creating` mark)
+        ledger.save_customer(
+            self._conn,
+            division=outcome.division,
+            customer_id=outcome.customer_id,
+            customer_name=outcome.customer_name,
+            state=LINKED if outcome.linked else BLOCKED,
+            how=outcome.outcome if outcome.linked else None,
+            account_id=outcome.account_id,
+            account_code=outcome.account_code,
+            last_error=outcome.reason,
+        )

@@ -1,0 +1,299 @@
+"""`SyncEngine`: what Dagster (or a CLI, or a test) calls to move billing documents into Exact.
+
+One engine per run: it holds a connection to the state database (the ledger) and uses the
+run's `ExactClient` (which caches master data per run). Every method takes a `Window` of issue
+times; a window of many partitions works the same as one.
+
+    with SyncEngine(billing_url=…, state_url=…, mappings=…, exact=exact) as engine:
+        engine.validate_mappings()
+        engine.stage(window)            # preview: no Exact calls
+        engine.sync_customers(window)   # link / match / create the window's customers
+        engine.push_documents(window)   # stage again, then push what can be pushed
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from exact_pipeline.billing.models import BillingDocument
+from exact_pipeline.billing.read import (
+    read_documents,
+    read_entities,
+    read_products,
+    read_tax_rates,
+)
+from exact_pipeline.exact import DailyLimitReached, ExactClient, ForbiddenError
+from exact_pipeline.mapping import Mappings
+from exact_pipeline.sync import ledger, masterdata_check
+from exact_pipeline.sync.calls import CallMeter
+from exact_pipeline.sync.customers import OUTCOMES, CustomerLinker
+from exact_pipeline.sync.documents import DocumentPusher
+from exact_pipeline.sync.ledger import LedgerRow
+from exact_pipeline.sync.reports import (
+    CustomerReport,
+    MappingValidation,
+    PushReport,
+    StageReport,
+    Window,
+    document_row,
+    state_counts,
+)
+from exact_pipeline.sync.staging import stage_values
+from exact_pipeline.sync.transform import plan_document
+
+__all__ = ["SyncEngine", "Window"]
+
+# Ledger state after a push → the report's outcome for a document this run did not post.
+_OUTCOME_OF_STATE = {
+    ledger.SYNCED: "already_synced",
+    ledger.BLOCKED: "blocked",
+    ledger.FAILED: "failed",
+    ledger.CHANGED_AFTER_SYNC: "changed_after_sync",
+    ledger.VOIDED_AFTER_SYNC: "voided_after_sync",
+    ledger.SKIPPED_VOIDED: "skipped_voided",
+    ledger.STAGED: "not_reached",
+}
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        *,
+        billing_url: str,
+        state_url: str,
+        mappings: Mappings,
+        exact: ExactClient,
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.billing_url = billing_url
+        self.mappings = mappings
+        self.exact = exact
+        self._now = now
+        self._state = psycopg.connect(state_url, autocommit=True)
+        ledger.ensure_schema(self._state)
+
+    def __enter__(self) -> SyncEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._state.close()
+
+    # --- mapping tables ------------------------------------------------------------------
+
+    def validate_mappings(self) -> MappingValidation:
+        """Every code of the tables against each mapped division's master data, and the tables
+        against billing's ids. Reads master data only (a few GETs per division)."""
+        with self._billing() as conn:
+            entities = [e.id for e in read_entities(conn)]
+            tax_rates = read_tax_rates(conn)
+            products = [p.id for p in read_products(conn)]
+        return masterdata_check.validate(
+            self.mappings, self.exact.master_data, entities, tax_rates, products
+        )
+
+    # --- staging (no Exact calls) ----------------------------------------------------------
+
+    def stage(self, window: Window) -> StageReport:
+        """Read the window's documents, map them, and write their ledger rows (staged, blocked,
+        synced, changed_after_sync, …). Makes no Exact call."""
+        documents = self._documents(window)
+        self._stage(documents)
+        rows = self.ledger_rows(window)
+        return StageReport(window, [document_row(r) for r in rows], state_counts(rows))
+
+    def _stage(self, documents: list[BillingDocument]) -> None:
+        known = ledger.documents(self._state, [d.id for d in documents])
+        for document in documents:
+            row = known.get(document.id)
+            values = stage_values(
+                document, row, self.mappings, plan_document(document, self.mappings)
+            )
+            # A row another run changed since it was read is left to that run.
+            ledger.stage(self._state, values, row.version if row else None)
+
+    # --- customers -----------------------------------------------------------------------------
+
+    def sync_customers(self, window: Window) -> CustomerReport:
+        """Link (or create) the Exact account of every customer with a document to post in the
+        window. Reads each division's accounts once; a call per created account."""
+        linker = CustomerLinker(self._state, self.exact, self.mappings)
+        wanted: dict[tuple[int, str], BillingDocument] = {}
+        for document in self._documents(window):
+            entity = self.mappings.settings.entities.get(document.entity.id)
+            if entity is not None and document.status != "voided":
+                wanted.setdefault((entity.division, document.customer.id), document)
+        outcomes = linker.link_all((division, d.customer) for (division, _), d in wanted.items())
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for outcome in outcomes:
+            counts[outcome.outcome] += 1
+        rows = [
+            {
+                "customer_id": o.customer_id,
+                "customer": o.customer_name,
+                "division": o.division,
+                "outcome": o.outcome,
+                "account_code": o.account_code,
+                "reason": o.reason,
+            }
+            for o in outcomes
+        ]
+        return CustomerReport(window, rows, counts)
+
+    # --- pushing -----------------------------------------------------------------------------
+
+    def push_documents(self, window: Window) -> PushReport:
+        """Stage the window, then push every document that can go: staged and failed ones,
+        those blocked for their customer or a missing code (re-evaluated), those Exact refused
+        once their cool-down has passed. Synced documents cost nothing (no call at all).
+
+        Stops a division cleanly when its daily budget is spent or access is refused (its
+        documents stay staged; `stopped` says why and until when). One bad document never
+        stops the others; a dead connection (`ReauthorizationRequired`) stops everything."""
+        documents = {d.id: d for d in self._documents(window)}
+        self._stage(list(documents.values()))
+        divisions = {e.division for e in self.mappings.settings.entities.values()}
+        meter = CallMeter(self.exact, divisions)
+        linker = CustomerLinker(self._state, self.exact, self.mappings)
+        pusher = DocumentPusher(self._state, self.exact, self.mappings, linker, self._now)
+        report = PushReport(window, rows=[])
+        stopped: dict[int, str] = {}
+        left: dict[int, int] = {}
+        for row in self.ledger_rows(window):
+            outcome = "not_reached"
+            if row.division in stopped:
+                left[row.division] = left.get(row.division, 0) + 1
+            elif self._pushable(row) and row.billing_id in documents:
+                with ledger.claimed(self._state, row.billing_id) as mine:
+                    row, outcome = self._push_claimed(
+                        pusher, documents[row.billing_id], row, mine, stopped, left
+                    )
+            else:
+                outcome = _OUTCOME_OF_STATE[row.state]
+            report.counts[outcome] += 1
+            report.rows.append(document_row(row, outcome=outcome, exact_number=row.entry_number))
+        report.api_calls = meter.calls()
+        report.stopped = self._stopped_sentence(stopped, left)
+        return report
+
+    def _push_claimed(
+        self,
+        pusher: DocumentPusher,
+        document: BillingDocument,
+        row: LedgerRow,
+        mine: bool,
+        stopped: dict[int, str],
+        left: dict[int, int],
+    ) -> tuple[LedgerRow, str]:
+        if not mine:
+            return row, "in_progress"
+        fresh = ledger.document(self._state, row.billing_id)
+        assert fresh is not None
+        if not self._pushable(fresh):  # another run finished it meanwhile
+            return fresh, _OUTCOME_OF_STATE[fresh.state]
+        try:
+            pushed = pusher.push(document, fresh)
+        except (DailyLimitReached, ForbiddenError) as stop:
+            division = fresh.division or 0
+            stopped[division] = self._stop_reason(division, stop)
+            left[division] = left.get(division, 0) + 1
+            return fresh, "not_reached"
+        if pushed.state == ledger.SYNCED:
+            return pushed, "pushed"
+        return pushed, _OUTCOME_OF_STATE[pushed.state]
+
+    def _pushable(self, row: LedgerRow) -> bool:
+        if row.state in (ledger.STAGED, ledger.FAILED):
+            return True
+        if row.state != ledger.BLOCKED:
+            return False
+        if row.block_kind in (ledger.CUSTOMER, ledger.MASTER_DATA):
+            return True
+        return row.block_kind == ledger.EXACT and (
+            row.retry_after is None or row.retry_after <= self._now()
+        )
+
+    def _stop_reason(self, division: int, stop: DailyLimitReached | ForbiddenError) -> str:
+        if isinstance(stop, DailyLimitReached):
+            zone = ZoneInfo(self.mappings.settings.timezone)
+            reset = stop.reset_at.astimezone(zone)
+            return (
+                f"Exact's daily API budget for division {division} is spent; {{left}} "
+                f"stay staged and go through after {reset:%Y-%m-%d %H:%M} ({reset:%Z})"
+            )
+        return (
+            f"Exact refuses access to division {division} ({stop}); {{left}} stay staged: "
+            "connect again (`exact-pipeline auth login`) with a user who may use the division"
+        )
+
+    @staticmethod
+    def _stopped_sentence(stopped: dict[int, str], left: dict[int, int]) -> str | None:
+        if not stopped:
+            return None
+
+        def documents(n: int) -> str:
+            return f"{n} document{'s' if n != 1 else ''}"
+
+        return " ".join(
+            reason.format(left=documents(left.get(division, 0))) + "."
+            for division, reason in sorted(stopped.items())
+        )
+
+    # --- reading the ledger ------------------------------------------------------------------
+
+    def ledger_rows(self, window: Window) -> list[LedgerRow]:
+        """Every ledger row of documents issued in the window, in issue order."""
+        return ledger.documents_issued(self._state, window.start, window.end)
+
+    def ledger_counts(self, window: Window) -> dict[str, int]:
+        return ledger.state_counts(self._state, window.start, window.end)
+
+    def blocked(self, window: Window) -> list[LedgerRow]:
+        """Documents that need a person: blocked, failed, or flagged after posting; each with
+        its reason and the fix."""
+        return ledger.documents_issued(
+            self._state,
+            window.start,
+            window.end,
+            states=(ledger.BLOCKED, ledger.FAILED, *ledger.FLAGGED),
+        )
+
+    def accept_change(self, billing_id: str) -> LedgerRow:
+        """A person has dealt with a flagged document (credit note posted, Exact corrected):
+        its current billing content counts as the posted one, and the flag is cleared."""
+        row = ledger.document(self._state, billing_id)
+        if row is None or row.state not in ledger.FLAGGED:
+            raise ValueError(f"{billing_id} is not flagged (changed or voided after posting)")
+        ledger.update(
+            self._state,
+            billing_id,
+            synced_hash=row.payload_hash,
+            void_accepted=row.void_accepted or row.state == ledger.VOIDED_AFTER_SYNC,
+            state=ledger.SYNCED if row.synced_at else ledger.STAGED,
+            last_error=None,
+        )
+        accepted = ledger.document(self._state, billing_id)
+        assert accepted is not None
+        return accepted
+
+    # --- billing -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _billing(self) -> Iterator[psycopg.Connection]:
+        with psycopg.connect(self.billing_url) as conn:
+            yield conn
+
+    def _documents(self, window: Window) -> list[BillingDocument]:
+        with self._billing() as conn:
+            return read_documents(conn, window.start, window.end)

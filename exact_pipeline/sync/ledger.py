@@ -1,0 +1,384 @@
+"""The sync ledger: one row per billing document and per (division, customer), in the state
+database (schema `exact_sync`, beside the client's tables).
+
+It is what makes runs idempotent and resumable: a document's row records the last step that
+reached Exact (`step`) and the ids Exact gave back, so a run that died between two calls goes on
+from there instead of posting again. Every write is a small autocommit statement, so progress
+survives a crash.
+
+Concurrency: stage-time updates are optimistic (a row changed by another run since it was read
+is left alone, `version`); pushing a document is claimed with a session advisory lock, so two
+runs over the same window never post the same document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import class_row
+
+from exact_pipeline.settings import STATE_SCHEMA
+
+Connection = psycopg.Connection[Any]
+
+DOCUMENTS = sql.Identifier(STATE_SCHEMA, "ledger_documents")
+CUSTOMERS = sql.Identifier(STATE_SCHEMA, "ledger_customers")
+
+# States of a document.
+STAGED = "staged"  # ready to push (possibly half-way: see `step`)
+BLOCKED = "blocked"  # cannot be pushed until its cause is fixed (`block_kind`, `last_error`)
+FAILED = "failed"  # Exact failed or the outcome is unknown: the next run retries (looks first)
+SYNCED = "synced"  # in Exact, with its PDF (and booked, in sales_invoice mode)
+CHANGED_AFTER_SYNC = "changed_after_sync"  # billing changed after posting: flagged, not re-posted
+VOIDED_AFTER_SYNC = "voided_after_sync"  # voided in billing after posting: flagged
+SKIPPED_VOIDED = "skipped_voided"  # voided before it was ever posted: nothing to do
+STATES = (
+    STAGED,
+    BLOCKED,
+    FAILED,
+    SYNCED,
+    CHANGED_AFTER_SYNC,
+    VOIDED_AFTER_SYNC,
+    SKIPPED_VOIDED,
+)
+FLAGGED = (CHANGED_AFTER_SYNC, VOIDED_AFTER_SYNC)
+
+# Why a document is blocked, which decides when it is looked at again.
+MAPPING = "mapping"  # the mapping tables: re-evaluated by every stage
+MASTER_DATA = "master_data"  # a code Exact's division does not have: every push
+CUSTOMER = "customer"  # no Exact account for its customer: every push
+EXACT = "exact"  # Exact refused it: after a cool-down, or at once when billing or mapping change
+
+# Steps that reached Exact, in order (`step` holds the last one done).
+STEPS = ("none", "document", "attachment", "entry", "booked")
+
+DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA};
+
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.ledger_documents (
+    billing_id          text PRIMARY KEY,
+    number              text NOT NULL,
+    document_type       text NOT NULL,
+    entity_id           text NOT NULL,
+    division            integer,
+    customer_id         text NOT NULL,
+    customer_name       text NOT NULL,
+    issued_at           timestamptz NOT NULL,
+    partition_date      date NOT NULL,
+    currency            text NOT NULL,
+    line_count          integer NOT NULL,
+    amount              bigint NOT NULL,
+    vat                 bigint NOT NULL,
+    total               bigint NOT NULL,
+    state               text NOT NULL,
+    block_kind          text,
+    payload_hash        text NOT NULL,
+    synced_hash         text,
+    void_accepted       boolean NOT NULL DEFAULT false,
+    mapping_fingerprint text,
+    push_mode           text,
+    step                text NOT NULL DEFAULT 'none',
+    in_flight           boolean NOT NULL DEFAULT false,
+    exact_document_id   uuid,
+    attachment_id       uuid,
+    entry_id            uuid,
+    entry_number        integer,
+    attempts            integer NOT NULL DEFAULT 0,
+    last_error          text,
+    retry_after         timestamptz,
+    first_seen_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    synced_at           timestamptz,
+    version             integer NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS ledger_documents_issued_at
+    ON {STATE_SCHEMA}.ledger_documents (issued_at);
+CREATE INDEX IF NOT EXISTS ledger_documents_state
+    ON {STATE_SCHEMA}.ledger_documents (state) WHERE state <> 'synced';
+
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.ledger_customers (
+    division      integer NOT NULL,
+    customer_id   text NOT NULL,
+    customer_name text NOT NULL,
+    state         text NOT NULL,
+    how           text,
+    account_id    uuid,
+    account_code  text,
+    last_error    text,
+    linked_at     timestamptz,
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (division, customer_id)
+);
+"""
+
+# Advisory-lock class of "pushing this document" (the object id is hashtext(billing_id)).
+_CLAIM_CLASS = 0x5EC7
+
+
+def amount_text(cents: int) -> str:
+    """Signed cents as a decimal string: -123456 → "-1234.56"."""
+    return str((Decimal(cents) / 100).quantize(Decimal("0.01")))
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One document as the ledger knows it. Amounts are signed cents (credit notes < 0)."""
+
+    billing_id: str
+    number: str
+    document_type: str
+    entity_id: str
+    division: int | None
+    customer_id: str
+    customer_name: str
+    issued_at: datetime
+    partition_date: date
+    currency: str
+    line_count: int
+    amount: int
+    vat: int
+    total: int
+    state: str
+    block_kind: str | None
+    payload_hash: str
+    synced_hash: str | None  # content when the entry was posted
+    void_accepted: bool  # a person dealt with its voiding after posting
+    mapping_fingerprint: str | None
+    push_mode: str | None
+    step: str
+    in_flight: bool  # a POST was sent and its outcome not yet recorded
+    exact_document_id: UUID | None
+    attachment_id: UUID | None
+    entry_id: UUID | None
+    entry_number: int | None
+    attempts: int
+    last_error: str | None
+    retry_after: datetime | None
+    first_seen_at: datetime
+    updated_at: datetime
+    synced_at: datetime | None
+    version: int
+
+    def reached(self, step: str) -> bool:
+        return STEPS.index(self.step) >= STEPS.index(step)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row for a person: what it is, where it stands, why, and Exact's ids (as text)."""
+        return {
+            "billing_id": self.billing_id,
+            "number": self.number,
+            "type": self.document_type,
+            "division": self.division,
+            "customer": self.customer_name,
+            "issued": self.partition_date.isoformat(),
+            "total": amount_text(self.total),
+            "state": self.state,
+            "blocked_by": self.block_kind,
+            "reason": self.last_error,
+            "step": self.step,
+            "attempts": self.attempts,
+            "exact_number": self.entry_number,
+            "exact_id": str(self.entry_id) if self.entry_id else None,
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class CustomerLink:
+    division: int
+    customer_id: str
+    customer_name: str
+    state: str  # linked | blocked
+    how: str | None  # linked_explicit | matched_vat | matched_email | matched_name | created
+    account_id: UUID | None
+    account_code: str | None
+    last_error: str | None
+    linked_at: datetime | None
+    updated_at: datetime
+
+
+_COLUMNS = [f.name for f in fields(LedgerRow)]
+# What the stage writes on every run (description of the document and its evaluation).
+STAGE_COLUMNS = (
+    "number",
+    "document_type",
+    "entity_id",
+    "division",
+    "customer_id",
+    "customer_name",
+    "issued_at",
+    "partition_date",
+    "currency",
+    "line_count",
+    "amount",
+    "vat",
+    "total",
+    "state",
+    "block_kind",
+    "payload_hash",
+    "mapping_fingerprint",
+    "last_error",
+)
+
+
+def ensure_schema(conn: Connection) -> None:
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('exact_pipeline.sync.ledger'))")
+        conn.execute(DDL)  # type: ignore[arg-type]  # a constant
+
+
+def _select(where: sql.Composable) -> sql.Composed:
+    return sql.SQL("SELECT {} FROM {} WHERE {}").format(
+        sql.SQL(", ").join(map(sql.Identifier, _COLUMNS)), DOCUMENTS, where
+    )
+
+
+def documents(conn: Connection, billing_ids: Sequence[str]) -> dict[str, LedgerRow]:
+    with conn.cursor(row_factory=class_row(LedgerRow)) as cur:
+        cur.execute(_select(sql.SQL("billing_id = ANY(%s)")), [list(billing_ids)])
+        return {row.billing_id: row for row in cur}
+
+
+def document(conn: Connection, billing_id: str) -> LedgerRow | None:
+    return documents(conn, [billing_id]).get(billing_id)
+
+
+def documents_issued(
+    conn: Connection, start: datetime, end: datetime, states: Iterable[str] | None = None
+) -> list[LedgerRow]:
+    """Rows of documents issued in [start, end), optionally only in `states`, in issue order."""
+    where = sql.SQL("issued_at >= %(start)s AND issued_at < %(end)s")
+    if states is not None:
+        where = sql.SQL("{} AND state = ANY(%(states)s)").format(where)
+    query = sql.SQL("{} ORDER BY issued_at, billing_id").format(_select(where))
+    with conn.cursor(row_factory=class_row(LedgerRow)) as cur:
+        cur.execute(query, {"start": start, "end": end, "states": list(states or ())})
+        return cur.fetchall()
+
+
+def state_counts(conn: Connection, start: datetime, end: datetime) -> dict[str, int]:
+    """Documents per state for those issued in [start, end); every state present, 0 or more."""
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT state, count(*) FROM {} WHERE issued_at >= %s AND issued_at < %s GROUP BY state"
+        ).format(DOCUMENTS),
+        [start, end],
+    ).fetchall()
+    return {state: 0 for state in STATES} | dict(rows)
+
+
+def stage(conn: Connection, values: dict[str, Any], expected_version: int | None) -> bool:
+    """Insert a new row (`expected_version` None) or refresh an existing one, unless another
+    run changed it since it was read. True when written."""
+    columns = ["billing_id", *STAGE_COLUMNS]
+    if expected_version is None:
+        query = sql.SQL(
+            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (billing_id) DO NOTHING"
+        ).format(
+            DOCUMENTS,
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+            sql.SQL(", ").join(sql.Placeholder(c) for c in columns),
+        )
+        return conn.execute(query, values).rowcount == 1
+    return update(
+        conn,
+        values["billing_id"],
+        expected_version=expected_version,
+        **{column: values[column] for column in STAGE_COLUMNS},
+    )
+
+
+def update(
+    conn: Connection, billing_id: str, *, expected_version: int | None = None, **values: Any
+) -> bool:
+    """Set columns of one document's row (bumping its version). With `expected_version`, only
+    if the row is still at that version. True when a row was written."""
+    assignments = [
+        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in values
+    ]
+    assignments += [sql.SQL("updated_at = now()"), sql.SQL("version = version + 1")]
+    where = sql.SQL("billing_id = %(_id)s")
+    if expected_version is not None:
+        where = sql.SQL("{} AND version = %(_version)s").format(where)
+    query = sql.SQL("UPDATE {} SET {} WHERE {}").format(
+        DOCUMENTS, sql.SQL(", ").join(assignments), where
+    )
+    params = values | {"_id": billing_id, "_version": expected_version}
+    return conn.execute(query, params).rowcount == 1
+
+
+@contextmanager
+def claimed(conn: Connection, billing_id: str) -> Iterator[bool]:
+    """Claim a document for pushing (a session advisory lock, released on exit or when the
+    connection dies). Yields False when another run holds it."""
+    key = (_CLAIM_CLASS, billing_id)
+    got = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", key).fetchone()
+    if not (got and got[0]):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)
+
+
+# --- customers -------------------------------------------------------------------------------
+
+
+def customer_links(
+    conn: Connection, division: int, customer_ids: Sequence[str]
+) -> dict[str, CustomerLink]:
+    query = sql.SQL(
+        "SELECT division, customer_id, customer_name, state, how, account_id, account_code,"
+        " last_error, linked_at, updated_at FROM {} WHERE division = %s AND customer_id = ANY(%s)"
+    ).format(CUSTOMERS)
+    with conn.cursor(row_factory=class_row(CustomerLink)) as cur:
+        cur.execute(query, [division, list(customer_ids)])
+        return {row.customer_id: row for row in cur}
+
+
+def save_customer(
+    conn: Connection,
+    *,
+    division: int,
+    customer_id: str,
+    customer_name: str,
+    state: str,
+    how: str | None,
+    account_id: UUID | None,
+    account_code: str | None,
+    last_error: str | None,
+) -> None:
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {} AS c (division, customer_id, customer_name, state, how, account_id,"
+            " account_code, last_error, linked_at)"
+            " VALUES (%(division)s, %(customer_id)s, %(customer_name)s, %(state)s, %(how)s,"
+            " %(account_id)s, %(account_code)s, %(last_error)s,"
+            " CASE WHEN %(account_id)s::uuid IS NULL THEN NULL ELSE now() END)"
+            " ON CONFLICT (division, customer_id) DO UPDATE SET"
+            " customer_name = EXCLUDED.customer_name, state = EXCLUDED.state,"
+            " how = EXCLUDED.how, account_id = EXCLUDED.account_id,"
+            " account_code = EXCLUDED.account_code, last_error = EXCLUDED.last_error,"
+            " linked_at = CASE WHEN EXCLUDED.account_id IS NOT DISTINCT FROM c.account_id"
+            " THEN c.linked_at ELSE EXCLUDED.linked_at END, updated_at = now()"
+        ).format(CUSTOMERS),
+        {
+            "division": division,
+            "customer_id": customer_id,
+            "customer_name": customer_name,
+            "state": state,
+            "how": how,
+            "account_id": account_id,
+            "account_code": account_code,
+            "last_error": last_error,
+        },
+    )

@@ -1,0 +1,469 @@
+"""Billing documents → Exact payloads, in two pure steps.
+
+1. `plan_document` (mapping tables only, no Exact): every line's item, GL and VAT CODES, signed
+   amounts, dates and texts; or every reason the tables cannot map it yet (`Blocked`).
+2. `sales_entry_payload` / `sales_invoice_payload` (the division's master data): codes become
+   Exact's GUIDs; a code the division does not have blocks the document with a plain reason.
+
+Money: billing stores integer cents; Exact gets Decimal euros (cents / 100), never floats.
+Credit notes are negative in Exact (billing stores them positive with a type). VAT is billing's
+own per-line amount, sent explicitly so Exact does not recompute (and round) it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from exact_pipeline.billing.models import BillingDocument, DocumentLine
+from exact_pipeline.exact import MasterData
+from exact_pipeline.mapping import Blocked, Cause, LineCodes, Mappings
+from exact_pipeline.sync.fields import fit, fits
+from exact_pipeline.sync.payloads import (
+    CREDIT_NOTE_TYPE,
+    INVOICE_TYPE,
+    AttachmentPayload,
+    DocumentPayload,
+    SalesEntryLinePayload,
+    SalesEntryPayload,
+    SalesInvoiceLinePayload,
+    SalesInvoicePayload,
+)
+
+CENTS = Decimal(100)
+T = TypeVar("T")
+
+
+def money(minor_units: int | Decimal) -> Decimal:
+    """Integer cents → Decimal euros with two decimals (1234 → Decimal('12.34'))."""
+    return (Decimal(minor_units) / CENTS).quantize(Decimal("0.01"))
+
+
+def local_date(moment: datetime, zone: str) -> date:
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a code came from, to word the fix when Exact does not have it."""
+
+    file: str
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.file}, {self.key}"
+
+
+@dataclass(frozen=True)
+class PlannedLine:
+    position: int
+    description: str  # already fitted to Exact's limit
+    codes: LineCodes
+    origins: dict[str, Origin]  # "item" | "gl" | "vat" → where that code is set
+    quantity: Decimal  # signed: negative on credit notes
+    unit_price: Decimal
+    amount: Decimal  # signed, excluding VAT
+    vat: Decimal  # signed
+    notes: str | None  # billing's quantity × unit price, when they cannot be sent as such
+
+
+@dataclass(frozen=True)
+class DocumentPlan:
+    """A document with all its codes resolved from the mapping tables (not yet from Exact)."""
+
+    billing_id: str
+    number: str
+    mode: str  # sales_entry | sales_invoice
+    entity_id: str
+    division: int
+    journal: str
+    payment_condition: str | None
+    is_credit_note: bool
+    document_date: date  # the issue date in the invoicing entity's timezone
+    due_date: date | None
+    currency: str
+    description: str
+    remarks: str | None
+    lines: tuple[PlannedLine, ...]
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal(0))
+
+    @property
+    def vat(self) -> Decimal:
+        return sum((line.vat for line in self.lines), Decimal(0))
+
+    @property
+    def total(self) -> Decimal:
+        return self.amount + self.vat
+
+
+def content_hash(document: BillingDocument) -> str:
+    """What the Exact payload is made of, hashed: a change here after posting is a change
+    Exact does not know about. Status and payments are left out (paying an invoice changes
+    neither its lines nor its amounts), as are customer details (the account is linked once)."""
+    content: dict[str, Any] = {
+        "number": document.number,
+        "type": document.type,
+        "entity": document.entity.id,
+        "customer": document.customer.id,
+        "currency": document.currency,
+        "issued_at": document.issued_at.isoformat(),
+        "due_at": document.due_at.isoformat() if document.due_at else None,
+        "amounts": [document.amount_excluding_tax, document.tax_amount, document.total_amount],
+        "original": document.original_invoice_id,
+        "purchase_order": document.purchase_order,
+        "lines": [
+            [
+                line.position,
+                line.product.id if line.product else None,
+                line.description,
+                str(line.quantity),
+                str(line.unit_amount),
+                line.amount_excluding_tax,
+                line.tax_rate.id,
+                line.tax_amount,
+            ]
+            for line in document.lines
+        ],
+        "pdf": _pdf_digest(document),
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def _pdf_digest(document: BillingDocument) -> list[str] | None:
+    pdf = document.pdf
+    return [pdf.file_name, hashlib.sha256(pdf.content).hexdigest()] if pdf else None
+
+
+def document_description(document: BillingDocument, entity: str) -> str:
+    if document.is_credit_note:
+        text = f"Credit note {document.number} for invoice {document.original_invoice_number}"
+    else:
+        text = f"Invoice {document.number}"
+        if document.purchase_order:
+            text += f", PO {document.purchase_order}"
+    return fit(entity, "Description", text) or document.number
+
+
+def credit_note_remarks(document: BillingDocument, original_exact_number: int | None) -> str:
+    """What an Exact user sees on a credit note: the billing invoice it corrects and, once that
+    invoice is in Exact, its Exact number."""
+    text = f"Corrects invoice {document.original_invoice_number}"
+    if original_exact_number is not None:
+        text += f" (Exact number {original_exact_number})"
+    return f"{text}; billing credit note {document.number}."
+
+
+def plan_document(
+    document: BillingDocument, mappings: Mappings, original_exact_number: int | None = None
+) -> DocumentPlan | Blocked:
+    """The document's codes and amounts from the mapping tables, or every cause that blocks it.
+
+    `original_exact_number`: for a credit note, the Exact number of the invoice it corrects
+    (when that invoice is already posted), quoted in the remarks.
+    """
+    settings = mappings.settings
+    header = "SalesEntries" if settings.invoice_push_mode == "sales_entry" else "SalesInvoices"
+    causes = _header_causes(document, mappings, header)
+    planned: list[PlannedLine] = []
+    for line in document.lines:
+        codes = mappings.resolve_line(
+            document.entity.id,
+            line.product.id if line.product else None,
+            line.tax_rate.id,
+            document.is_credit_note,
+        )
+        if isinstance(codes, Blocked):
+            causes.extend(
+                Cause(reason=f"line {line.position}: {c.reason}", fix=c.fix) for c in codes.causes
+            )
+        else:
+            planned.append(_plan_line(document, line, codes, mappings, header))
+    if causes:
+        return Blocked(causes=tuple(causes))
+    entity = mappings.entity(document.entity.id)
+    zone = document.entity.timezone
+    return DocumentPlan(
+        billing_id=document.id,
+        number=document.number,
+        mode=settings.invoice_push_mode,
+        entity_id=document.entity.id,
+        division=entity.division,
+        journal=entity.sales_journal,
+        payment_condition=entity.payment_condition,
+        is_credit_note=document.is_credit_note,
+        document_date=local_date(document.issued_at, zone),
+        due_date=local_date(document.due_at, zone) if document.due_at else None,
+        currency=document.currency,
+        description=document_description(document, header),
+        remarks=(
+            credit_note_remarks(document, original_exact_number)
+            if document.is_credit_note
+            else None
+        ),
+        lines=tuple(planned),
+    )
+
+
+def _header_causes(document: BillingDocument, mappings: Mappings, header: str) -> list[Cause]:
+    causes: list[Cause] = []
+    if document.entity.id not in mappings.settings.entities:
+        causes.append(mappings.unmapped_entity(document.entity.id))
+    if not fits(header, "YourRef", document.number):
+        causes.append(
+            Cause(
+                reason=f"the document number {document.number} is longer than Exact's "
+                "YourRef field (40 characters), which identifies the document in Exact",
+                fix="use shorter document numbers in billing",
+            )
+        )
+    if not document.lines:
+        causes.append(
+            Cause(
+                reason="the document has no lines, and Exact needs at least one",
+                fix="add its lines in billing (or void it)",
+            )
+        )
+    return causes
+
+
+def _plan_line(
+    document: BillingDocument,
+    line: DocumentLine,
+    codes: LineCodes,
+    mappings: Mappings,
+    header: str,
+) -> PlannedLine:
+    sign = document.sign
+    amount = line.amount_excluding_tax
+    quantity, unit_price, notes = _quantity_and_price(line)
+    lines_entity = "SalesEntryLines" if header == "SalesEntries" else "SalesInvoiceLines"
+    text = line.description or (line.product.name if line.product else f"Line {line.position}")
+    return PlannedLine(
+        position=line.position,
+        description=fit(lines_entity, "Description", text) or f"Line {line.position}",
+        codes=codes,
+        origins=_origins(document, line, mappings),
+        quantity=sign * quantity,
+        unit_price=unit_price,
+        amount=money(sign * amount),
+        vat=money(sign * line.tax_amount),
+        notes=notes,
+    )
+
+
+def _quantity_and_price(line: DocumentLine) -> tuple[Decimal, Decimal, str | None]:
+    """Quantity and unit price whose product is the line amount EXACTLY, whatever rounding
+    Exact applies: billing's own when its unit price is whole cents and quantity × price is
+    the amount; otherwise one unit at the line amount, with billing's figures kept as a note
+    (usage lines priced in fractions of a cent)."""
+    unit = line.unit_amount
+    if unit == unit.to_integral_value() and line.quantity * unit == line.amount_excluding_tax:
+        return line.quantity, money(unit), None
+    note = f"{_plain(line.quantity)} × {_plain(unit / CENTS)} (billing's quantity × unit price)"
+    return Decimal(1), money(line.amount_excluding_tax), note
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _origins(
+    document: BillingDocument, line: DocumentLine, mappings: Mappings
+) -> dict[str, Origin]:
+    entity_key = f"entities.{document.entity.id}"
+    product = mappings.products.get(line.product.id) if line.product else None
+    default_gl = "default_credit_note_gl" if document.is_credit_note else "default_invoice_gl"
+    return {
+        "item": Origin("products.csv", f"product {product.product_id}")
+        if product
+        else Origin("settings.yaml", f"{entity_key}.default_item_code"),
+        "gl": Origin("products.csv", f"product {product.product_id}, column gl_account")
+        if product and product.gl_account
+        else Origin("settings.yaml", f"{entity_key}.{default_gl}"),
+        "vat": Origin("tax_codes.csv", f"tax rate {line.tax_rate.id}"),
+    }
+
+
+# --- step 2: codes → Exact GUIDs ----------------------------------------------------------
+
+
+class _Binder:
+    """Looks codes up in one division's master data, collecting every missing one."""
+
+    def __init__(self, master_data: MasterData, division: int) -> None:
+        self.md = master_data
+        self.division = division
+        self.causes: list[Cause] = []
+
+    def _missing(self, what: str, code: str, origin: Origin | str) -> None:
+        self.causes.append(
+            Cause(
+                reason=f"{what} {code} does not exist in Exact division {self.division}",
+                fix=f"create it in Exact, or correct the code ({origin})",
+            )
+        )
+
+    def lookup(self, table: dict[str, T], what: str, code: str, origin: Origin | str) -> T | None:
+        found = table.get(code)
+        if found is None:
+            self._missing(what, code, origin)
+        return found
+
+    def _guid(self, table: dict[str, Any], what: str, code: str, origin: Origin) -> UUID:
+        found = self.lookup(table, what, code, origin)
+        return found.ID if found is not None else _NO_ID
+
+    def gl(self, line: PlannedLine) -> UUID:
+        return self._guid(
+            self.md.gl_accounts, "GL account", line.codes.gl_account, line.origins["gl"]
+        )
+
+    def item(self, line: PlannedLine) -> UUID:
+        code = line.codes.item_code
+        assert code is not None, "sales_invoice mode resolves an item for every line"
+        return self._guid(self.md.items, "item", code, line.origins["item"])
+
+    def header(self, plan: DocumentPlan) -> None:
+        entity_key = f"settings.yaml, entities.{plan.entity_id}"
+        self.lookup(self.md.journals, "sales journal", plan.journal, f"{entity_key}.sales_journal")
+        if plan.payment_condition:
+            self.lookup(
+                self.md.payment_conditions,
+                "payment condition",
+                plan.payment_condition,
+                f"{entity_key}.payment_condition",
+            )
+
+    def vat(self, line: PlannedLine) -> str:
+        self.lookup(self.md.vat_codes, "VAT code", line.codes.vat_code, line.origins["vat"])
+        return line.codes.vat_code
+
+    def result(self, build: Callable[[], T]) -> T | Blocked:
+        if self.causes:
+            return Blocked(causes=tuple(dict.fromkeys(self.causes)))
+        return build()
+
+
+_NO_ID = UUID(int=0)  # placeholder while causes are collected; never sent
+
+
+def sales_entry_payload(
+    plan: DocumentPlan, master_data: MasterData, account: UUID, document: UUID | None
+) -> SalesEntryPayload | Blocked:
+    bind = _Binder(master_data, plan.division)
+    bind.header(plan)
+    lines = [
+        (
+            line,
+            bind.gl(line),
+            bind.vat(line),
+        )
+        for line in plan.lines
+    ]
+    return bind.result(
+        lambda: SalesEntryPayload(
+            Customer=account,
+            Journal=plan.journal,
+            EntryDate=plan.document_date,
+            YourRef=plan.number,
+            Description=plan.description,
+            Currency=plan.currency,
+            PaymentCondition=plan.payment_condition,
+            DueDate=plan.due_date,
+            Document=document,
+            VATAmountFC=plan.vat,
+            Remarks=plan.remarks,
+            SalesEntryLines=[
+                SalesEntryLinePayload(
+                    GLAccount=gl,
+                    AmountFC=line.amount,
+                    VATCode=vat,
+                    VATAmountFC=line.vat,
+                    Description=line.description,
+                    Quantity=line.quantity,
+                )
+                for line, gl, vat in lines
+            ],
+        )
+    )
+
+
+def sales_invoice_payload(
+    plan: DocumentPlan, master_data: MasterData, account: UUID, document: UUID | None
+) -> SalesInvoicePayload | Blocked:
+    bind = _Binder(master_data, plan.division)
+    bind.header(plan)
+    lines = [
+        (
+            line,
+            bind.item(line),
+            bind.gl(line),
+            bind.vat(line),
+        )
+        for line in plan.lines
+    ]
+    return bind.result(
+        lambda: SalesInvoicePayload(
+            OrderedBy=account,
+            Journal=plan.journal,
+            Type=CREDIT_NOTE_TYPE if plan.is_credit_note else INVOICE_TYPE,
+            YourRef=plan.number,
+            Description=plan.description,
+            Currency=plan.currency,
+            OrderDate=plan.document_date,
+            DueDate=plan.due_date,
+            PaymentCondition=plan.payment_condition,
+            Document=document,
+            Remarks=plan.remarks,
+            SalesInvoiceLines=[
+                SalesInvoiceLinePayload(
+                    Item=item,
+                    GLAccount=gl,
+                    VATCode=vat,
+                    Quantity=line.quantity,
+                    UnitPrice=line.unit_price,
+                    VATAmountFC=line.vat,
+                    Description=line.description,
+                    Notes=line.notes,
+                )
+                for line, item, gl, vat in lines
+            ],
+        )
+    )
+
+
+def document_subject(number: str, is_credit_note: bool) -> str:
+    """The Exact Document's subject; unique per billing number, so it finds the Document again
+    after a lost response."""
+    kind = "Credit note" if is_credit_note else "Invoice"
+    return f"{kind} {number} (billing PDF)"
+
+
+def document_payload(plan: DocumentPlan, account: UUID) -> DocumentPayload:
+    return DocumentPayload(
+        Subject=document_subject(plan.number, plan.is_credit_note),
+        Account=account,
+        DocumentDate=plan.document_date,
+        Currency=plan.currency,
+        AmountFC=plan.total,
+    )
+
+
+def attachment_payload(document: UUID, file_name: str, content: bytes) -> AttachmentPayload:
+    return AttachmentPayload(
+        Document=document,
+        FileName=fit("DocumentAttachments", "FileName", file_name) or "document.pdf",
+        Attachment=base64.b64encode(content).decode("ascii"),
+    )

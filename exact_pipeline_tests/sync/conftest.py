@@ -1,0 +1,111 @@
+"""Fixtures for the sync engine: a billing database, a state database, a connected Exact client
+(the client tests' fixtures, reused), an editable copy of the demo mapping tables, and
+engines built from them. Everything real: Postgres, and the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from exact_pipeline.exact import ExactClient, ExactConfig
+from exact_pipeline.mapping import Mappings, load_mappings
+from exact_pipeline.sync.engine import SyncEngine
+from exact_pipeline_tests.conftest import REPO
+from exact_pipeline_tests.exact import conftest as client_fixtures
+from exact_pipeline_tests.exact.conftest import FAST_RETRY, SandboxAdmin
+from exact_pipeline_tests.sync.builder import Billing
+
+# The client tests' fixtures, reused: the sandbox's admin API, a fresh state database, the
+# demo app's configuration, and the stored consent for NL and BE.
+admin = client_fixtures.admin
+state_url = client_fixtures.state_url
+config = client_fixtures.config
+connected = client_fixtures.connected
+
+# Far above what a test spends: pacing is the client's business, tested there.
+UNHURRIED = {"minutely_limit": 100_000, "daily_limit": 100_000}
+
+
+class MappingFolder:
+    """A copy of the demo mapping tables that a test may edit, then load."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        shutil.copytree(REPO / "mappings", folder)
+
+    def setting(self, key: str, value: str) -> MappingFolder:
+        path = self.folder / "settings.yaml"
+        text, count = re.subn(rf"(?m)^{key}: .*$", f"{key}: {value}", path.read_text())
+        assert count == 1, f"settings.yaml has no top-level {key}"
+        path.write_text(text)
+        return self
+
+    def append(self, file: str, *rows: str) -> MappingFolder:
+        with (self.folder / file).open("a") as out:
+            out.writelines(f"{row}\n" for row in rows)
+        return self
+
+    def replace(self, file: str, old: str, new: str) -> MappingFolder:
+        path = self.folder / file
+        assert old in path.read_text(), f"{old!r} is not in {file}"
+        path.write_text(path.read_text().replace(old, new))
+        return self
+
+    def load(self) -> Mappings:
+        return load_mappings(self.folder)
+
+
+@pytest.fixture
+def billing(make_database: Callable[[str], str], request: pytest.FixtureRequest) -> Billing:
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:10]
+    return Billing(make_database(f"billing_{digest}"))
+
+
+@pytest.fixture
+def mapping_folder(tmp_path: Path) -> MappingFolder:
+    return MappingFolder(tmp_path / "mappings")
+
+
+@pytest.fixture
+def unhurried(admin: SandboxAdmin) -> None:
+    admin.configure(**UNHURRIED)
+
+
+@pytest.fixture
+def exact(
+    unhurried: None, connected: None, config: ExactConfig, state_url: str
+) -> Iterator[ExactClient]:
+    with ExactClient(config, state_url, retry=FAST_RETRY) as client:
+        yield client
+
+
+EngineFactory = Callable[..., SyncEngine]
+
+
+@pytest.fixture
+def make_engine(
+    billing: Billing, state_url: str, mapping_folder: MappingFolder, exact: ExactClient
+) -> Iterator[EngineFactory]:
+    """`make_engine()` → an engine on the current mapping tables (load them again after an
+    edit by making a new engine); `exact=` gives it another client (another "run")."""
+    engines: list[SyncEngine] = []
+
+    def make(**overrides: Any) -> SyncEngine:
+        options = {
+            "billing_url": billing.url,
+            "state_url": state_url,
+            "mappings": mapping_folder.load(),
+            "exact": exact,
+        } | overrides
+        engines.append(SyncEngine(**options))
+        return engines[-1]
+
+    yield make
+    for engine in engines:
+        engine.close()
