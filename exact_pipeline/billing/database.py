@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
@@ -95,6 +96,8 @@ def bulk_load(conn: psycopg.Connection[Any]) -> Iterator[None]:
     document is checked by the same function the triggers call, once, set-based. Takes
     exclusive locks on the billing tables: meant for filling a database, not for live use.
     """
+    if conn.autocommit and conn.info.transaction_status != TransactionStatus.INTRANS:
+        raise BulkLoadError("bulk_load needs a transaction, so a failed load restores the keys")
     tables = list(BILLING_TABLES)
     foreign_keys = conn.execute(
         "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from exact_pipeline.billing.database import apply_schema
+from exact_pipeline.billing.database import BulkLoadError, apply_schema, bulk_load
 
 ISSUED = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 Connection = psycopg.Connection[Any]
@@ -248,3 +248,38 @@ def test_a_change_moves_updated_at_unless_the_writer_sets_it(conn: Connection) -
     assert conn.execute("SELECT updated_at FROM invoices").fetchone() == (explicit,)
     conn.execute("UPDATE invoices SET status = status")  # no change: no new timestamp
     assert conn.execute("SELECT updated_at FROM invoices").fetchone() == (explicit,)
+
+
+def constraints(conn: Connection) -> list[tuple[str, bool]]:
+    return (
+        conn.execute(  # type: ignore[return-value]
+            "SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f' ORDER BY conname"
+        ).fetchall()
+        + conn.execute(
+            "SELECT tgname, tgenabled = 'O' FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname"
+        ).fetchall()
+    )
+
+
+def test_a_bulk_load_checks_everything_once_at_the_end(conn: Connection) -> None:
+    before = constraints(conn)
+    with bulk_load(conn):
+        line(conn)  # before its document: no row-by-row key check during the load
+        invoice(conn)
+    assert constraints(conn) == before
+
+
+@pytest.mark.parametrize(
+    "write, error",
+    [
+        (lambda conn: line(conn, tax_amount=2000), BulkLoadError),
+        (lambda conn: line(conn, invoice_id="inv_missing"), errors.ForeignKeyViolation),
+    ],
+    ids=["lines not summing to the totals", "line of a missing document"],
+)
+def test_a_bulk_load_rejects_what_the_rules_reject(
+    conn: Connection, write: Callable[[Connection], None], error: type[Exception]
+) -> None:
+    with pytest.raises(error), bulk_load(conn):
+        invoice(conn)
+        write(conn)
