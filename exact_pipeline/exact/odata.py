@@ -1,13 +1,14 @@
 """Exact's OData v2 wire format: JSON bodies, `/Date(ms)/` dates, filter literals, pages.
 
 Numbers are read as `Decimal` and written from `Decimal` without passing through float, so
-amounts stay exact end to end. Dates are naive: Exact's epoch values are local (CET/CEST)
-wall-clock times, and it wants ISO-8601 without an offset back (a `Z` can shift a date into
-the previous VAT period).
+amounts stay exact end to end; `bytes` are written base64-encoded (attachments). Dates are
+naive: Exact's epoch values are local (CET/CEST) wall-clock times, and it wants ISO-8601
+without an offset back (a `Z` can shift a date into the previous VAT period).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Mapping
@@ -50,6 +51,8 @@ def _encode(value: Any) -> str:
         return json.dumps(f"{value.isoformat()}T00:00:00")
     if isinstance(value, UUID):
         return json.dumps(str(value))
+    if isinstance(value, bytes):
+        return json.dumps(base64.b64encode(value).decode())  # Edm.Binary, e.g. an attachment
     return json.dumps(value)
 
 

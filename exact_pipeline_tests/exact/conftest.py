@@ -37,6 +37,9 @@ class SandboxAdmin:
     def faults(self, *rules: dict[str, Any]) -> Any:
         return self._json(self.http.post("/_sandbox/faults", json={"rules": list(rules)}))
 
+    def fault_rules(self) -> list[dict[str, Any]]:
+        return self._json(self.http.get("/_sandbox/faults"))["rules"]
+
     def clear_faults(self) -> None:
         self._json(self.http.delete("/_sandbox/faults"))
 

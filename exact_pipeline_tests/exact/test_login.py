@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, urljoin
@@ -12,6 +13,7 @@ from urllib.parse import quote, urljoin
 import httpx
 import psycopg
 import pytest
+from click.testing import CliRunner, Result
 
 from exact_pipeline.exact import (
     ExactClient,
@@ -19,6 +21,8 @@ from exact_pipeline.exact import (
     ExactConfigurationError,
     ReauthorizationRequired,
 )
+from exact_pipeline.exact.cli import auth
+from exact_pipeline.settings import env_settings
 from exact_pipeline_tests.exact.conftest import BE, NL, TOKEN_KEY, SandboxAdmin
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,15 +41,16 @@ def cli_env(config: ExactConfig, state_url: str) -> dict[str, str]:
     }
 
 
-def run_cli(config: ExactConfig, state_url: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "exact_pipeline.cli", "auth", *args],
-        cwd=REPO,
-        env=cli_env(config, state_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+@pytest.fixture
+def run_cli(
+    config: ExactConfig, state_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Result]]:
+    """`exact-pipeline auth …` in this process, configured through the environment."""
+    for name, value in cli_env(config, state_url).items():
+        monkeypatch.setenv(name, value)
+    env_settings.cache_clear()
+    yield lambda *args: CliRunner().invoke(auth, list(args))
+    env_settings.cache_clear()
 
 
 class FormReader(HTMLParser):
@@ -123,16 +128,16 @@ def test_login_catches_the_redirect_and_stores_the_chain(
 
 
 def test_login_with_a_pasted_url_encoded_code(
-    admin: SandboxAdmin, config: ExactConfig, state_url: str
+    admin: SandboxAdmin, config: ExactConfig, run_cli: Callable[..., Result]
 ) -> None:
     code = admin.code(config.redirect_uri)
     pasted = quote(code, safe="")  # what the browser's address bar shows (`!` → %21)
-    result = run_cli(config, state_url, "login", "--code", pasted)
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_cli("login", "--code", pasted)
+    assert result.exit_code == 0, result.output
     assert "Connected as" in result.stdout
 
-    status = run_cli(config, state_url, "status")
-    assert status.returncode == 0, status.stdout + status.stderr
+    status = run_cli("status")
+    assert status.exit_code == 0, status.output
     for expected in ("Connected as", "Access token expires", "Refresh token expires", str(NL)):
         assert expected in status.stdout
     # `auth login` read system/Divisions in the user's current division: its budget is known.
@@ -140,13 +145,18 @@ def test_login_with_a_pasted_url_encoded_code(
 
 
 def test_status_reports_the_budget_seen_per_division(
-    client: ExactClient, config: ExactConfig, state_url: str
+    client: ExactClient, run_cli: Callable[..., Result]
 ) -> None:
     client.divisions(BE)
     budget = client.budget(BE)
     assert budget is not None and budget.daily_remaining is not None
-    status = run_cli(config, state_url, "status")
+    status = run_cli("status")
     assert f"{budget.daily_remaining} of {budget.daily_limit}" in status.stdout
+
+
+def test_status_without_a_connection(run_cli: Callable[..., Result]) -> None:
+    status = run_cli("status")
+    assert status.exit_code != 0 and "exact-pipeline auth login" in status.output
 
 
 def test_tokens_are_stored_encrypted_and_need_the_key(

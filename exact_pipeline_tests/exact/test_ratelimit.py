@@ -6,18 +6,20 @@ import threading
 import time
 from uuid import UUID
 
+import httpx
 import pytest
 
 from exact_pipeline.exact import (
     DailyLimitReached,
     ExactClient,
+    ExactConfig,
     ExactValidationError,
     ForbiddenError,
     NotFoundError,
     ServerError,
 )
 from exact_pipeline.exact.endpoints import GL_ACCOUNTS, JOURNALS, VAT_CODES
-from exact_pipeline_tests.exact.conftest import BE, FORBIDDEN, NL, SandboxAdmin
+from exact_pipeline_tests.exact.conftest import BE, FAST_RETRY, FORBIDDEN, NL, SandboxAdmin
 
 JOURNALS_GET = f"GET {JOURNALS.path}"
 
@@ -45,14 +47,14 @@ def test_a_burst_beyond_the_minutely_limit_waits_instead_of_hitting_429(
 def test_a_burst_of_429s_is_waited_out(client: ExactClient, admin: SandboxAdmin) -> None:
     admin.configure(window_seconds=1)
     admin.clear_requests()
-    admin.faults({"kind": "burst_429", "path": JOURNALS.path, "times": 3})
+    admin.faults({"kind": "burst_429", "path": JOURNALS.path, "times": 2})
     assert list(client.list(NL, JOURNALS))
-    assert statuses(admin).count(429) == 3
-    assert admin.count(JOURNALS_GET) == 4
+    assert statuses(admin).count(429) == 2
+    assert admin.count(JOURNALS_GET) == 3
 
 
 def test_a_spent_daily_budget_stops_calls_with_the_reset_time(
-    client: ExactClient, admin: SandboxAdmin
+    client: ExactClient, admin: SandboxAdmin, config: ExactConfig, state_url: str
 ) -> None:
     admin.configure(daily_limit=3)
     with pytest.raises(DailyLimitReached) as info:
@@ -69,6 +71,14 @@ def test_a_spent_daily_budget_stops_calls_with_the_reset_time(
     assert admin.requests()["total"] == sent
     # Another division has its own budget.
     assert list(client.list(NL, JOURNALS))
+    # A new process learns it from Exact's 429, once, and stops there too.
+    with ExactClient(config, state_url) as next_run:
+        admin.clear_requests()
+        with pytest.raises(DailyLimitReached):
+            list(next_run.list(BE, JOURNALS))
+        with pytest.raises(DailyLimitReached):
+            list(next_run.list(BE, JOURNALS))
+    assert statuses(admin) == [429]
 
 
 def test_reads_are_retried_on_server_errors(client: ExactClient, admin: SandboxAdmin) -> None:
@@ -85,6 +95,20 @@ def test_reads_give_up_after_the_allowed_retries(client: ExactClient, admin: San
         list(client.list(NL, GL_ACCOUNTS))
     assert admin.count(f"GET {GL_ACCOUNTS.path}") == 4  # FAST_RETRY.read_attempts
     assert info.value.status == 500 and info.value.division == NL
+
+
+def test_reads_that_time_out_are_retried(
+    connected: None, admin: SandboxAdmin, config: ExactConfig, state_url: str
+) -> None:
+    timeout = httpx.Timeout(0.5, connect=5.0)
+    with ExactClient(config, state_url, retry=FAST_RETRY, timeout=timeout) as client:
+        list(client.list(NL, JOURNALS))  # settle the token first
+        admin.clear_requests()
+        admin.faults({"kind": "latency", "path": JOURNALS.path, "latency_ms": 1500, "times": 2})
+        started = time.monotonic()
+        assert list(client.list(NL, JOURNALS))
+    assert time.monotonic() - started >= 2 * 0.5  # two attempts timed out, the third answered
+    assert admin.fault_rules()[0]["fired"] == 2
 
 
 def test_client_errors_are_never_retried(client: ExactClient, admin: SandboxAdmin) -> None:

@@ -40,6 +40,10 @@ def test_dates_and_guids_are_written_without_offset() -> None:
     }
 
 
+def test_bytes_are_written_as_base64() -> None:
+    assert json.loads(odata.encode({"Attachment": b"%PDF-1.4"})) == {"Attachment": "JVBERi0xLjQ="}
+
+
 def test_filter_literals() -> None:
     assert odata.eq("YourRef", "O'Brien") == "YourRef eq 'O''Brien'"
     assert odata.eq("EntryNumber", 42) == "EntryNumber eq 42"

@@ -16,6 +16,10 @@ from exact_pipeline.exact import (
 )
 from exact_pipeline.exact.endpoints import (
     ACCOUNTS,
+    BANK_ENTRIES,
+    BANK_ENTRY_LINES,
+    DOCUMENT_ATTACHMENTS,
+    DOCUMENTS,
     PRINTED_SALES_INVOICES,
     SALES_ENTRIES,
     SALES_INVOICES,
@@ -200,3 +204,63 @@ def test_booking_an_invoice_is_found_through_the_invoice_status(
     assert booked.InvoiceID == invoice.InvoiceID
     assert admin.count(f"POST {PRINTED_SALES_INVOICES.path}") == 1
     assert client.get(NL, SALES_INVOICES, invoice.InvoiceID).Status == 50
+
+
+def test_document_and_attachment_are_found_by_subject_and_file_name(
+    client: ExactClient, admin: SandboxAdmin
+) -> None:
+    lose_every_post = {"kind": "lost_response", "path": "documents/", "method": "POST"}
+    admin.faults(lose_every_post | {"times": 2})
+    document = client.create(
+        NL,
+        DOCUMENTS,
+        {"Subject": "Invoice DOC-1", "Type": 10, "DocumentDate": date(2026, 11, 20)},
+        idempotency=LookupKey.field("Subject", "Invoice DOC-1"),
+    )
+    pdf = b"%PDF-1.4 the billing system's invoice"
+    attachment = client.create(
+        NL,
+        DOCUMENT_ATTACHMENTS,
+        {"Document": document.ID, "FileName": "DOC-1.pdf", "Attachment": pdf},
+        idempotency=LookupKey(f"Document eq guid'{document.ID}' and FileName eq 'DOC-1.pdf'"),
+    )
+    assert attachment.FileSize == len(pdf)
+    documents = [d for d in admin.store(NL, DOCUMENTS.path) if d["Subject"] == "Invoice DOC-1"]
+    attachments = admin.store(NL, DOCUMENT_ATTACHMENTS.path)
+    assert len(documents) == 1
+    assert [a["FileName"] for a in attachments if a["Document"] == str(document.ID)] == [
+        "DOC-1.pdf"
+    ]
+
+
+def test_a_bank_entry_is_found_through_its_line(client: ExactClient, admin: SandboxAdmin) -> None:
+    md = client.master_data(NL)
+    customer = client.first(NL, ACCOUNTS, LookupKey.account_code("10001").filter)
+    assert customer is not None
+    admin.faults({"kind": "lost_response", "path": BANK_ENTRIES.path, "method": "POST", "times": 1})
+    entry = client.create(
+        NL,
+        BANK_ENTRIES,
+        {
+            "JournalCode": "20",
+            "BankEntryLines": [
+                {
+                    "GLAccount": md.gl_accounts["1300"].ID,
+                    "Account": customer.ID,
+                    "AmountFC": Decimal("121.00"),
+                    "Description": "payment pay_0001",
+                    "Date": date(2026, 11, 21),
+                }
+            ],
+        },
+        idempotency=LookupKey(
+            "Description eq 'payment pay_0001'", endpoint=BANK_ENTRY_LINES, key_field="EntryID"
+        ),
+    )
+    assert entry.EntryID is not None and entry.JournalCode == "20"
+    assert entry.BankEntryLines and entry.BankEntryLines[0].AmountFC == Decimal("121.00")
+    assert admin.count(f"POST {BANK_ENTRIES.path}") == 1
+    lines = admin.store(NL, BANK_ENTRY_LINES.path)
+    assert [line["EntryID"] for line in lines if line["Description"] == "payment pay_0001"] == [
+        str(entry.EntryID)
+    ]
