@@ -22,6 +22,31 @@ EXACT_PREFIXES = ("/api/", "/docs/")
 log = logging.getLogger(__name__)
 
 
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the app the buffered body, then listens for the disconnect."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 class ConnectionDropper:
     """Aborts the TCP connection a request came in on. Needs the uvicorn server's state
     (its set of live connections), attached by `server.serve`."""
@@ -51,7 +76,14 @@ class Gateway:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
+        # The request is received in full first: a slow server still does the work even
+        # when the client gives up waiting (a timed-out POST may well have been committed).
+        body = await _read_body(receive)
+        if body is None:
+            return  # the client left before sending its request
+        receive = _replay(body, receive)
         with self.sandbox.lock:
+            self.sandbox.requests.arrive(method, path)
             plan = self.sandbox.faults.plan(method, path)
         if plan.latency_ms:
             await asyncio.sleep(plan.latency_ms / 1000)

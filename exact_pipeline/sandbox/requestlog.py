@@ -1,5 +1,5 @@
-"""Every Exact-facing request the sandbox answered: totals per endpoint and division, and
-the most recent entries."""
+"""Every Exact-facing request the sandbox received: totals per endpoint and division (counted
+on arrival) and the most recent answers (logged when answered)."""
 
 from __future__ import annotations
 
@@ -51,14 +51,18 @@ class RequestLog:
         self.by_division_endpoint: dict[str, Counter[str]] = {}
         self.by_status: Counter[str] = Counter()
 
-    def record(self, entry: Entry) -> None:
-        self.entries.append(entry)
+    def arrive(self, method: str, path: str) -> None:
+        """Count a request when it arrives (a slow answer may come long after)."""
         self.total += 1
-        key = endpoint_key(entry.method, entry.path)
+        key = endpoint_key(method, path)
         self.by_endpoint[key] += 1
-        if entry.division is not None:
-            self.by_division[str(entry.division)] += 1
-            self.by_division_endpoint.setdefault(str(entry.division), Counter())[key] += 1
+        if (division := division_of(path)) is not None:
+            self.by_division[str(division)] += 1
+            self.by_division_endpoint.setdefault(str(division), Counter())[key] += 1
+
+    def record(self, entry: Entry) -> None:
+        """Log how a request was answered."""
+        self.entries.append(entry)
         self.by_status[str(entry.status)] += 1
 
     def snapshot(self) -> dict:

@@ -116,3 +116,20 @@ def test_rules_are_validated_and_cleared(exact: ExactClient) -> None:
     _faults(exact, {"kind": "error", "path": "vat"})
     assert exact.http.delete("/_sandbox/faults").json() == {"rules": []}
     assert exact.get("vat/VATCodes").status_code == 200
+
+
+def test_a_slow_write_commits_even_when_the_client_gave_up(exact: ExactClient) -> None:
+    _faults(exact, {"kind": "latency", "path": "crm/Accounts", "method": "POST", "latency_ms": 600})
+    with pytest.raises(httpx.ReadTimeout):
+        exact.http.post(
+            "/api/v1/310001/crm/Accounts",
+            json={"Name": "Slow BV"},
+            headers=exact.auth,
+            timeout=httpx.Timeout(0.2, connect=5),
+        )
+    # counted when it arrived, answered (and stored) later
+    assert exact.http.get("/_sandbox/requests").json()["by_endpoint"]["POST crm/Accounts"] == 1
+    deadline = time.monotonic() + 5
+    while "Slow BV" not in [a["Name"] for a in exact.store("crm/Accounts")]:
+        assert time.monotonic() < deadline, "the write never committed"
+        time.sleep(0.05)
