@@ -45,12 +45,19 @@ class RenderedPdfs:
                 yield doc.id, DocumentPdf(pdf_file_name(doc.number), content)
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's cpuset, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 @contextmanager
 def rendered_pdfs(documents: Sequence[BillingDocument]) -> Iterator[RenderedPdfs]:
     """Start rendering now, in the background; iterate the result to collect the PDFs."""
     global _documents
     _documents = documents
-    processes = os.cpu_count() or 1
+    processes = _usable_cores()
     try:
         with multiprocessing.get_context("fork").Pool(processes) as pool:
             chunks = pool.imap(_render_chunk, range(0, len(documents), _CHUNK))
