@@ -27,7 +27,8 @@ GET  /_sandbox/config                 the settings below (field_limits: every ef
 POST /_sandbox/config                 a partial update, validated (unknown key → 400):
     minutely_limit 60, daily_limit 5000, window_seconds 60 (the "minute"),
     error_block_enabled true, error_block_threshold 10, error_block_seconds 3600,
-    access_token_ttl 600, refresh_guard 570, refresh_token_ttl 2592000, code_ttl 180,
+    access_token_ttl 600, refresh_guard 570, too_early_refresh_status 400 (or 401),
+    refresh_token_ttl 2592000, code_ttl 180,
     revoke_chain_on_reuse true, attachment_max_bytes 10485760 (decoded),
     field_limits {"Set.Field": n | null} (merged key by key, e.g. {"SalesEntries.YourRef": 40}),
     language "nl" | "en" (business-rule messages), seed 0 (fault RNG),

@@ -174,7 +174,7 @@ class OAuth:
             # Observed answer (websmurf/laravel-exact-online#31, 2026): 400 with this text and
             # `Reason: TooEarlyToRefreshTokens`.
             raise OAuthError(
-                400,
+                config.too_early_refresh_status,
                 "access_denied",
                 "Rate limit exceeded: access_token not expired",
                 reason="TooEarlyToRefreshTokens",

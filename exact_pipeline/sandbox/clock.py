@@ -39,9 +39,6 @@ class Clock:
         """Exact's local wall-clock time, naive, whole seconds."""
         return to_local(self.now()).replace(microsecond=0)
 
-    def local_today(self) -> datetime:
-        return datetime.combine(self.local_now().date(), datetime.min.time())
-
     def utc_offset_seconds(self) -> int:
         offset = self.now().astimezone(EXACT_TZ).utcoffset()
         return int(offset.total_seconds()) if offset else 0

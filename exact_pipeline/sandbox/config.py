@@ -39,6 +39,11 @@ class SandboxConfig(BaseModel):
     # OAuth
     access_token_ttl: int = Field(600, ge=1)
     refresh_guard: int = Field(570, ge=0, description="earliest refresh after the last token")
+    too_early_refresh_status: Literal[400, 401] = Field(
+        400,
+        description="status of a too-early refresh: 400 as observed in 2026 "
+        "(websmurf/laravel-exact-online#31), 401 as older documentation quotes",
+    )
     refresh_token_ttl: int = Field(30 * 86400, ge=1)
     code_ttl: int = Field(180, ge=1)
     revoke_chain_on_reuse: bool = Field(

@@ -21,7 +21,6 @@ HOUR = 3600.0
 class Decision:
     allowed: bool
     headers: dict[str, str]
-    exceeded: str | None = None  # "minutely" | "daily"
 
 
 @dataclass
@@ -49,9 +48,9 @@ class RateLimiter:
             "X-RateLimit-Minutely-Reset": str(window_reset),
         }
         if usage.daily >= config.daily_limit:
-            return Decision(False, daily | {"X-RateLimit-Remaining": "0"}, "daily")
+            return Decision(False, daily | {"X-RateLimit-Remaining": "0"})
         if usage.minutely >= config.minutely_limit:
-            return Decision(False, minutely | {"X-RateLimit-Minutely-Remaining": "0"}, "minutely")
+            return Decision(False, minutely | {"X-RateLimit-Minutely-Remaining": "0"})
         usage.daily += 1
         usage.minutely += 1
         return Decision(
@@ -76,7 +75,6 @@ class RateLimiter:
                     (usage.window + 1) * config.window_seconds * 1000
                 ),
             },
-            "minutely",
         )
 
     def _current(self, division: int, epoch: float, config: SandboxConfig) -> Usage:

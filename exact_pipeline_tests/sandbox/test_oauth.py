@@ -126,6 +126,8 @@ def test_refresh_is_refused_before_570_seconds_then_rotates(exact: ExactClient) 
     assert rotated.json()["refresh_token"] != first["refresh_token"]
     assert rotated.json()["access_token"] != first["access_token"]
     assert exact.get("system/Divisions").status_code == 200
+    exact.configure(too_early_refresh_status=401)
+    assert exact.refresh().status_code == 401
 
 
 def test_reusing_an_old_refresh_token_kills_the_chain(exact: ExactClient) -> None:
