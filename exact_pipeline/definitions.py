@@ -1,5 +1,32 @@
-"""The Definitions object that `workspace.yaml` loads: a thin shell over `exact_pipeline.defs`."""
+"""The Definitions object that `workspace.yaml` loads: a thin shell over `exact_pipeline.sync`.
+
+The partitions follow the mapping tables (history_start, timezone), so they are read here; a
+bad table stops the code location from loading with the table's own error message.
+"""
 
 import dagster as dg
 
-defs = dg.Definitions()
+from exact_pipeline.defs.assets import build_sync_assets, mapping_tables
+from exact_pipeline.defs.automation import build_automation, build_jobs
+from exact_pipeline.defs.partitions import daily_partitions
+from exact_pipeline.defs.resources import ExactSync, exact_sync_from_env
+from exact_pipeline.mapping import Mappings, load_mappings
+from exact_pipeline.settings import MappingsLocation
+
+
+def build_definitions(mappings: Mappings, exact_sync: ExactSync) -> dg.Definitions:
+    partitions = daily_partitions(mappings)
+    sync_job, validate_job = build_jobs(partitions)
+    schedules, sensors = build_automation(mappings, partitions, sync_job, validate_job)
+    return dg.Definitions(
+        assets=[mapping_tables, *build_sync_assets(partitions)],
+        jobs=[sync_job, validate_job],
+        schedules=schedules,
+        sensors=sensors,
+        resources={"exact_sync": exact_sync},
+    )
+
+
+defs = build_definitions(
+    load_mappings(MappingsLocation().exact_mappings_dir), exact_sync_from_env()
+)

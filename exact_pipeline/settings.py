@@ -37,6 +37,15 @@ class EnvSettings(BaseSettings):
         return self.state_database_url or self.billing_database_url
 
 
+class MappingsLocation(BaseSettings):
+    """Only where the mapping tables are: what Dagster needs to build its definitions, before
+    (and without) any database or Exact credentials."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    exact_mappings_dir: Path = Path("mappings")
+
+
 @lru_cache
 def env_settings() -> EnvSettings:
     return EnvSettings()  # type: ignore[call-arg]  # fields come from the environment

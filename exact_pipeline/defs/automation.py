@@ -1,0 +1,152 @@
+"""When syncs run: an hourly schedule, a sensor on billing changes, a sensor on mapping changes.
+
+Automation only ever touches partitions from `connection_date` on; older days are history that a
+user pushes deliberately with a backfill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import dagster as dg
+import psycopg
+
+from exact_pipeline.billing.read import change_head, changes_since
+from exact_pipeline.defs.partitions import automated_keys, local_day, previous_day
+from exact_pipeline.defs.resources import ExactSync
+from exact_pipeline.mapping import Mappings
+
+RUNNING = dg.DefaultScheduleStatus.RUNNING
+TRIGGER_TAG = "exact_pipeline/trigger"
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+# The cursor while billing holds no finalized document yet (Dagster reads "" as no cursor).
+EMPTY_BILLING = "empty"
+# The ticks shortly after midnight also sync yesterday, for documents finalized late at night.
+YESTERDAY_UNTIL_HOUR = 2
+
+
+def build_jobs(
+    partitions: dg.PartitionsDefinition,
+) -> tuple[dg.UnresolvedAssetJobDefinition, dg.UnresolvedAssetJobDefinition]:
+    sync = dg.define_asset_job(
+        "exact_sync",
+        selection=dg.AssetSelection.groups("exact_sync"),
+        partitions_def=partitions,
+        description="Sync the partition's customers and documents into Exact Online.",
+    )
+    validate = dg.define_asset_job(
+        "validate_mappings",
+        selection=dg.AssetSelection.assets("mapping_tables"),
+        description="Validate the mapping tables against Exact's master data.",
+    )
+    return sync, validate
+
+
+def build_automation(
+    mappings: Mappings,
+    partitions: dg.TimeWindowPartitionsDefinition,
+    sync_job: dg.UnresolvedAssetJobDefinition,
+    validate_job: dg.UnresolvedAssetJobDefinition,
+) -> tuple[list[dg.ScheduleDefinition], list[dg.SensorDefinition]]:
+    zone = mappings.settings.zone
+    documents_key = dg.AssetKey("exact_documents")
+
+    @dg.schedule(
+        job=sync_job,
+        cron_schedule="5 * * * *",
+        execution_timezone=mappings.settings.timezone,
+        default_status=RUNNING,
+        description="Every hour: today's partition (and yesterday's shortly after midnight).",
+    )
+    def hourly_sync(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+        now = context.scheduled_execution_time.astimezone(zone)
+        today = now.date().isoformat()
+        keys = [previous_day(today), today] if now.hour < YESTERDAY_UNTIL_HOUR else [today]
+        return [
+            dg.RunRequest(
+                partition_key=key,
+                run_key=f"hourly:{key}:{now.isoformat(timespec='minutes')}",
+                tags={TRIGGER_TAG: "hourly"},
+            )
+            for key in automated_keys(mappings, keys)
+        ]
+
+    @dg.sensor(
+        job=sync_job,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Runs the partitions of new or changed finalized invoices and credit notes.",
+    )
+    def billing_changes(
+        context: dg.SensorEvaluationContext, exact_sync: ExactSync
+    ) -> dg.SensorResult | dg.SkipReason:
+        existing = partitions.get_partition_keys(datetime.now(zone))
+        with psycopg.connect(exact_sync.billing_database_url) as conn:
+            if context.cursor is None:
+                # First tick: start at the head, so history is not replayed day by day; the
+                # automated days not synced yet are caught up in ONE range run.
+                head = change_head(conn)
+                catch_up = catch_up_request(context.instance, existing)
+                return dg.SensorResult(
+                    run_requests=[catch_up] if catch_up else [],
+                    cursor=str(head) if head else EMPTY_BILLING,
+                    skip_reason=None if catch_up else "initialised at the head of billing changes",
+                )
+            since = None if context.cursor == EMPTY_BILLING else context.cursor
+            batch = changes_since(conn, since)
+        if not batch.changes:
+            return dg.SkipReason("no new or changed finalized documents")
+        days = {local_day(change.issued_at, mappings).isoformat() for change in batch.changes}
+        # A document dated after today waits for its day (the hourly schedule picks it up).
+        keys = [key for key in automated_keys(mappings, sorted(days)) if key in existing]
+        return dg.SensorResult(
+            # The run key carries the high-water mark: a later change on an already-run day
+            # must start a new run, not be swallowed by the day's earlier key.
+            run_requests=[
+                dg.RunRequest(
+                    partition_key=key,
+                    run_key=f"{key}:{batch.mark}",
+                    tags={TRIGGER_TAG: "billing_change"},
+                )
+                for key in keys
+            ],
+            cursor=str(batch.mark) if batch.mark else EMPTY_BILLING,
+        )
+
+    def catch_up_request(
+        instance: dg.DagsterInstance, existing: Sequence[str]
+    ) -> dg.RunRequest | None:
+        done = instance.get_materialized_partitions(documents_key)
+        missing = [key for key in automated_keys(mappings, list(existing)) if key not in done]
+        if not missing:
+            return None
+        return dg.RunRequest(
+            run_key=f"catch_up:{missing[0]}...{missing[-1]}",
+            tags={RANGE_START: missing[0], RANGE_END: missing[-1], TRIGGER_TAG: "catch_up"},
+        )
+
+    @dg.sensor(
+        jobs=[validate_job],
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Re-validates the mapping tables when their content changes.",
+    )
+    def mapping_changes(
+        context: dg.SensorEvaluationContext, exact_sync: ExactSync
+    ) -> dg.SensorResult | dg.SkipReason:
+        fingerprint = exact_sync.mappings().fingerprint()
+        if fingerprint == context.cursor:
+            return dg.SkipReason("mapping tables unchanged")
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(
+                    job_name=validate_job.name,
+                    run_key=f"mappings:{fingerprint}",
+                    tags={TRIGGER_TAG: "mapping_change"},
+                )
+            ],
+            cursor=fingerprint,
+        )
+
+    return [hourly_sync], [billing_changes, mapping_changes]

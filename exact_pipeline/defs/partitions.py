@@ -1,0 +1,41 @@
+"""Daily partitions of `issued_at`, in the mapping tables' timezone, from `history_start`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+
+from exact_pipeline.mapping import Mappings
+from exact_pipeline.sync.engine import Window
+
+
+def daily_partitions(mappings: Mappings) -> dg.DailyPartitionsDefinition:
+    settings = mappings.settings
+    # end_offset=1: today's partition exists (and fills up) before the day is over.
+    return dg.DailyPartitionsDefinition(
+        start_date=settings.history_start.isoformat(),
+        timezone=settings.timezone,
+        end_offset=1,
+    )
+
+
+def window_of(context: dg.AssetExecutionContext) -> Window:
+    """The run's window: one day, or the whole range of a backfill's single run."""
+    window = context.partition_time_window
+    return Window(start=window.start, end=window.end)
+
+
+def automated_keys(mappings: Mappings, keys: list[str]) -> list[str]:
+    """The partitions automation may touch: from `connection_date` on. Older ones are history,
+    pushed only by a backfill someone chooses to launch."""
+    first = mappings.settings.connection_date.isoformat()
+    return [key for key in keys if key >= first]
+
+
+def local_day(moment: datetime, mappings: Mappings) -> date:
+    return moment.astimezone(mappings.settings.zone).date()
+
+
+def previous_day(key: str) -> str:
+    return (date.fromisoformat(key) - timedelta(days=1)).isoformat()

@@ -1,0 +1,59 @@
+"""The one resource every sync step uses, declared once with `EnvVar` (see definitions.py).
+
+Secrets arrive as `EnvVar`s, so the UI shows only the variables' names; everything else comes
+from the same environment through `EnvSettings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+from pydantic import SecretStr
+
+from exact_pipeline.exact.client import ExactClient
+from exact_pipeline.mapping import Mappings, load_mappings
+from exact_pipeline.settings import EnvSettings
+from exact_pipeline.sync.engine import SyncEngine
+
+
+class ExactSync(dg.ConfigurableResource):
+    """The billing database, the state database, the Exact connection and the mapping tables."""
+
+    billing_database_url: str
+    exact_client_secret: str
+    exact_token_key: str
+
+    def settings(self) -> EnvSettings:
+        return EnvSettings(
+            billing_database_url=self.billing_database_url,
+            exact_client_secret=SecretStr(self.exact_client_secret),
+            exact_token_key=SecretStr(self.exact_token_key),
+        )
+
+    def mappings(self) -> Mappings:
+        return load_mappings(self.settings().exact_mappings_dir)
+
+    @contextmanager
+    def engine(self) -> Iterator[SyncEngine]:
+        """A sync engine with one Exact client for the step (one master-data pass per division)."""
+        settings = self.settings()
+        with (
+            ExactClient.from_settings(settings) as exact,
+            SyncEngine(
+                billing_url=settings.billing_database_url,
+                state_url=settings.state_url,
+                mappings=load_mappings(settings.exact_mappings_dir),
+                exact=exact,
+            ) as engine,
+        ):
+            yield engine
+
+
+def exact_sync_from_env() -> ExactSync:
+    return ExactSync(
+        billing_database_url=dg.EnvVar("BILLING_DATABASE_URL"),
+        exact_client_secret=dg.EnvVar("EXACT_CLIENT_SECRET"),
+        exact_token_key=dg.EnvVar("EXACT_TOKEN_KEY"),
+    )

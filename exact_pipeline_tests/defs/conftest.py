@@ -1,0 +1,50 @@
+"""Fixtures for the Dagster layer: the definitions built over an editable mapping folder, with
+the resource pointed at a real billing database, state database and the sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import dagster as dg
+import pytest
+
+from exact_pipeline.definitions import build_definitions
+from exact_pipeline.defs.resources import ExactSync
+from exact_pipeline.exact import ExactConfig
+from exact_pipeline_tests.exact.conftest import CLIENT_SECRET, TOKEN_KEY
+from exact_pipeline_tests.sync.builder import Billing
+from exact_pipeline_tests.sync.conftest import *  # noqa: F403  (the sync tests' fixtures)
+from exact_pipeline_tests.sync.conftest import MappingFolder
+
+
+@pytest.fixture
+def exact_sync(
+    billing: Billing,
+    state_url: str,
+    config: ExactConfig,
+    mapping_folder: MappingFolder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> ExactSync:
+    """The resource as definitions.py declares it; the non-secret settings from the env."""
+    for name, value in {
+        "EXACT_BASE_URL": config.base_url,
+        "EXACT_CLIENT_ID": config.client_id,
+        "EXACT_REDIRECT_URI": config.redirect_uri,
+        "STATE_DATABASE_URL": state_url,
+        "EXACT_MAPPINGS_DIR": str(mapping_folder.folder),
+    }.items():
+        monkeypatch.setenv(name, value)
+    return ExactSync(
+        billing_database_url=billing.url,
+        exact_client_secret=CLIENT_SECRET,
+        exact_token_key=TOKEN_KEY,
+    )
+
+
+BuildDefs = Callable[[], dg.Definitions]
+
+
+@pytest.fixture
+def build_defs(mapping_folder: MappingFolder, exact_sync: ExactSync) -> BuildDefs:
+    """`build_defs()` → the Definitions over the mapping folder as it is now."""
+    return lambda: build_definitions(mapping_folder.load(), exact_sync)
