@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from exact_pipeline_tests.conftest import SandboxProcess, free_port
-from exact_pipeline_tests.sandbox.helpers import BE, NL, ExactClient
+from exact_pipeline_tests.conftest import free_port
+from exact_pipeline_tests.sandbox.helpers import BE, NL, ExactClient, standalone_sandbox
 
 
 def test_health(exact: ExactClient) -> None:
@@ -120,25 +120,17 @@ def test_store_inspection_is_raw_and_not_rate_limited(exact: ExactClient) -> Non
 
 def test_state_file_survives_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "sandbox.json"
-    server = SandboxProcess(free_port(), "--state", str(state))
-    try:
-        with httpx.Client(base_url=server.url, timeout=10) as http:
-            exact = ExactClient(http)
-            exact.connect([NL])
-            entry = exact.sales_entry("10001", [("8000", Decimal("10.00"))], YourRef="KEEP")
-            exact.advance(100)
-        assert state.exists()
-    finally:
-        server.stop()
-    server = SandboxProcess(free_port(), "--state", str(state))
-    try:
-        with httpx.Client(base_url=server.url, timeout=10) as http:
-            exact.http = http
-            kept = exact.get(f"salesentry/SalesEntries(guid'{entry['EntryID']}')")
-            assert kept.status_code == 200 and kept.json()["d"]["YourRef"] == "KEEP"
-            assert Decimal(str(kept.json()["d"]["AmountFC"])) == Decimal("12.10")
-            exact.advance(471)
-            assert exact.refresh().status_code == 200  # the refresh chain survived too
-            assert exact.sales_entry("10001", [("8000", Decimal(1))])["EntryNumber"] == 26700002
-    finally:
-        server.stop()
+    with standalone_sandbox(free_port(), state) as url, httpx.Client(base_url=url) as http:
+        exact = ExactClient(http)
+        exact.connect([NL])
+        entry = exact.sales_entry("10001", [("8000", Decimal("10.00"))], YourRef="KEEP")
+        exact.advance(100)
+    assert state.exists()
+    with standalone_sandbox(free_port(), state) as url, httpx.Client(base_url=url) as http:
+        exact.http = http
+        kept = exact.get(f"salesentry/SalesEntries(guid'{entry['EntryID']}')")
+        assert kept.status_code == 200 and kept.json()["d"]["YourRef"] == "KEEP"
+        assert Decimal(str(kept.json()["d"]["AmountFC"])) == Decimal("12.10")
+        exact.advance(471)
+        assert exact.refresh().status_code == 200  # the refresh chain survived too
+        assert exact.sales_entry("10001", [("8000", Decimal(1))])["EntryNumber"] == 26700002
