@@ -150,33 +150,34 @@ class CustomerLinker:
         Asked twice in a run, it answers from memory."""
         key = (division, customer.id)
         if key not in self._done:
-            try:
-                outcome = self._resolve(division, customer)
-            except STOPS:
-                raise
-            except REFUSED as refused:
-                outcome = self._blocked(
-                    customer,
-                    division,
-                    Cause(
-                        reason=f"Exact refused to create an account for customer {customer.id} "
-                        f"({customer.name}) in division {division}: {refused.message}",
-                        fix="correct the customer in billing, or create the account in Exact "
-                        "and link it in customer_links.csv",
-                    ),
-                )
-            except ExactError as failure:
-                doing = f"creating the account of customer {customer.id}"
-                outcome = CustomerOutcome(
-                    customer.id,
-                    customer.name,
-                    division,
-                    "failed",
-                    reason=plain_failure(failure, doing),
-                )
-            self._save(outcome)
-            self._done[key] = outcome
+            # Serialised with concurrent runs: the second one finds the first one's link.
+            with ledger.locked(self._conn, f"customer:{division}:{customer.id}"):
+                self._done[key] = self._link(division, customer)
         return self._done[key]
+
+    def _link(self, division: int, customer: Customer) -> CustomerOutcome:
+        try:
+            outcome = self._resolve(division, customer)
+        except STOPS:
+            raise
+        except REFUSED as refused:
+            outcome = self._blocked(
+                customer,
+                division,
+                Cause(
+                    reason=f"Exact refused to create an account for customer {customer.id} "
+                    f"({customer.name}) in division {division}: {refused.message}",
+                    fix="correct the customer in billing, or create the account in Exact "
+                    "and link it in customer_links.csv",
+                ),
+            )
+        except ExactError as failure:
+            doing = f"creating the account of customer {customer.id}"
+            outcome = CustomerOutcome(
+                customer.id, customer.name, division, "failed", reason=plain_failure(failure, doing)
+            )
+        self._save(outcome)
+        return outcome
 
     def _resolve(self, division: int, customer: Customer) -> CustomerOutcome:
         known = ledger.customer_links(self._conn, division, [customer.id]).get(customer.id)

@@ -102,13 +102,14 @@ class DocumentPusher:
             raise
         except REFUSED as refused:
             retry_after = self._now() + EXACT_COOL_DOWN
+            local = retry_after.astimezone(self._mappings.settings.zone)
             self._block(
                 row,
                 ledger.EXACT,
-                f"Exact refused {self._doing()}: {refused.message or refused}; correct the cause "
+                f"Exact refused {self._what()}: {refused.message or refused}; correct the cause "
                 f"in Exact, billing or the mapping tables; it is tried again after "
-                f"{retry_after:%Y-%m-%d %H:%M} UTC, or at once when the document or the mapping "
-                "tables change",
+                f"{local:%Y-%m-%d %H:%M} ({local:%Z}), or at once when the document or the "
+                "mapping tables change",
                 retry_after=retry_after,
             )
         except Exception as failure:  # one bad document never stops the others
@@ -117,6 +118,9 @@ class DocumentPusher:
         fresh = ledger.document(self._conn, row.billing_id)
         assert fresh is not None
         return fresh
+
+    def _what(self) -> str:
+        return self._step.what if self._step else "the document"
 
     def _doing(self) -> str:
         return f"creating {self._step.what}" if self._step else "preparing the document"

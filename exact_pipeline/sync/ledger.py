@@ -119,8 +119,8 @@ CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.ledger_customers (
 );
 """
 
-# Advisory-lock class of "pushing this document" (the object id is hashtext(billing_id)).
-_CLAIM_CLASS = 0x5EC7
+# Advisory-lock class of the ledger's claims (the object id is hashtext(key)).
+_LOCK_CLASS = 0x5EC7
 
 
 def amount_text(cents: int) -> str:
@@ -316,18 +316,28 @@ def update(
 
 
 @contextmanager
-def claimed(conn: Connection, billing_id: str) -> Iterator[bool]:
-    """Claim a document for pushing (a session advisory lock, released on exit or when the
-    connection dies). Yields False when another run holds it."""
-    key = (_CLAIM_CLASS, billing_id)
-    got = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", key).fetchone()
-    if not (got and got[0]):
+def claimed(conn: Connection, key: str) -> Iterator[bool]:
+    """Claim `key` (a document's billing id) for pushing: a session advisory lock, released on
+    exit or when the connection dies. Yields False at once when another run holds it."""
+    got = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (_LOCK_CLASS, key))
+    row = got.fetchone()
+    if not (row and row[0]):
         yield False
         return
     try:
         yield True
     finally:
-        conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)
+        conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (_LOCK_CLASS, key))
+
+
+@contextmanager
+def locked(conn: Connection, key: str) -> Iterator[None]:
+    """Like `claimed`, but waits for another run to finish with `key` (then re-read!)."""
+    conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (_LOCK_CLASS, key))
+    try:
+        yield
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (_LOCK_CLASS, key))
 
 
 # --- customers -------------------------------------------------------------------------------

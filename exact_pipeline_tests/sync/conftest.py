@@ -4,27 +4,28 @@ engines built from them. Everything real: Postgres, and the sandbox over HTTP.""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
+from exact_pipeline.billing.database import drop_schema
 from exact_pipeline.exact import ExactClient, ExactConfig
 from exact_pipeline.mapping import Mappings, load_mappings
+from exact_pipeline.settings import STATE_SCHEMA
 from exact_pipeline.sync.engine import SyncEngine
 from exact_pipeline_tests.conftest import REPO
 from exact_pipeline_tests.exact import conftest as client_fixtures
 from exact_pipeline_tests.exact.conftest import FAST_RETRY, SandboxAdmin
 from exact_pipeline_tests.sync.builder import Billing
 
-# The client tests' fixtures, reused: the sandbox's admin API, a fresh state database, the
-# demo app's configuration, and the stored consent for NL and BE.
+# The client tests' fixtures, reused: the sandbox's admin API, the demo app's configuration,
+# and the stored consent for NL and BE (in `state_url`, below).
 admin = client_fixtures.admin
-state_url = client_fixtures.state_url
 config = client_fixtures.config
 connected = client_fixtures.connected
 
@@ -61,10 +62,24 @@ class MappingFolder:
         return load_mappings(self.folder)
 
 
+@pytest.fixture(scope="module")
+def module_database(make_database: Callable[[str], str], request: pytest.FixtureRequest) -> str:
+    return make_database(f"sync_{request.module.__name__.rsplit('.', 1)[-1]}")
+
+
 @pytest.fixture
-def billing(make_database: Callable[[str], str], request: pytest.FixtureRequest) -> Billing:
-    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:10]
-    return Billing(make_database(f"billing_{digest}"))
+def state_url(module_database: str) -> str:
+    """One database for billing and the state (the product's default), emptied for each test:
+    dropping schemas is much cheaper than creating databases."""
+    with psycopg.connect(module_database, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {STATE_SCHEMA} CASCADE")
+        drop_schema(conn)
+    return module_database
+
+
+@pytest.fixture
+def billing(state_url: str) -> Billing:
+    return Billing(state_url)
 
 
 @pytest.fixture
