@@ -69,6 +69,23 @@ GET  /_sandbox/outbox                 → {"emails": [{"division", "invoice_id",
                                          (PrintedSalesInvoices with SendEmailToCustomer)
 GET  /_sandbox/attachments/{division}/{id}[?download=1]   an attachment's bytes, no token
 
+Behaviour worth knowing (details in the tests, `exact_pipeline_tests/sandbox/`)
+--------------------------------------------------------------------------
+- Messages are Dutch by default (`Verplicht: Dagboek`, `Ongeldig: Grootboekrekeningtype`);
+  several are newline-joined. Business rules answer 500, request-shape errors 400.
+- POST answers 201 with only the key filled unless `Prefer: return=representation`.
+- Journal numbers: yy + journal code + serial (26700001), shared by entries and invoices of
+  the journal; a supplied EntryNumber is kept when free, silently replaced when taken.
+- Receivables: a sales entry is booked on POST, a sales invoice when PrintedSalesInvoices
+  processes it (Status 50, InvoiceNumber, Exact's own PDF as a Type 10 document).
+- A bank-entry line settles an open receivable when Account, OurRef (invoice/entry number)
+  and a receivables GL (Type 20) agree and the amount is at most what is open: equal →
+  paid; less → the item splits into a paid row (EntryID = the bank entry) and an open rest.
+- Sync endpoints need `$filter=Timestamp gt N` and `$select`; bulk endpoints need `$select`
+  and, like crm/Accounts and logistics/Items, a filter on one of the listed fields.
+- Counted per division; current/Me and the token endpoint are not. Requests are read in full
+  before injected latency, so a write the client timed out on still commits.
+
 State lives in memory, or with `--state FILE` in a JSON file rewritten atomically after every
 change and loaded at start (store, tokens, clock offset, config, outbox).
 """

@@ -20,7 +20,7 @@ _JSON_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 
 class Clock:
-    """Real time shifted by an adjustable offset (never backwards through the admin API)."""
+    """Real time shifted by an offset (`advance` moves it forward, `set` anywhere)."""
 
     def __init__(self, offset_seconds: float = 0.0) -> None:
         self.offset_seconds = offset_seconds
