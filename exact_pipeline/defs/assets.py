@@ -116,7 +116,8 @@ def build_sync_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
 
     @dg.asset(
         **common,
-        deps=[exact_customers, exact_document_payloads],
+        # mapping_tables directly too: Dagster's staleness does not pass through assets.
+        deps=[mapping_tables, exact_customers, exact_document_payloads],
         kinds={"exactonline"},
         check_specs=[dg.AssetCheckSpec("all_documents_synced", asset="exact_documents")],
         description="The staged documents posted to Exact with their PDF; the ledger makes "
