@@ -32,8 +32,7 @@ from exact_pipeline.exact.models import Division, ExactModel, Me
 from exact_pipeline.exact.oauth import exchange_code
 from exact_pipeline.exact.odata import Page, literal, page_of, record_of
 from exact_pipeline.exact.ratelimit import Budget, RateLimiter, load_budgets
-from exact_pipeline.exact.tokens import Division as StoredDivision
-from exact_pipeline.exact.tokens import StoredConnection, TokenCipher, TokenStore
+from exact_pipeline.exact.tokens import GrantedDivision, StoredConnection, TokenCipher, TokenStore
 from exact_pipeline.exact.transport import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, Transport
 from exact_pipeline.exact.writes import LookupKey, create_safely
 from exact_pipeline.settings import EnvSettings, env_settings
@@ -99,7 +98,7 @@ class ExactClient:
         self._auth.forget()
         me = self.me()
         granted = [
-            StoredDivision(d.Code, d.Description or "")
+            GrantedDivision(d.Code, d.Description or "")
             for d in self.divisions(me.CurrentDivision)
             if d.Code is not None
         ]
@@ -171,8 +170,10 @@ class ExactClient:
         for page in self._pages(division, endpoint.path, params):
             yield from (endpoint.model.model_validate(row) for row in page.rows)
 
-    def first(self, division: int, endpoint: Endpoint[M], filter: str) -> M | None:
-        return next(self.list(division, endpoint, filter=filter, top=1), None)
+    def first(
+        self, division: int, endpoint: Endpoint[M], filter: str, *, expand: bool = False
+    ) -> M | None:
+        return next(self.list(division, endpoint, filter=filter, top=1, expand=expand), None)
 
     def sync(self, division: int, endpoint: Endpoint[M]) -> Iterator[M]:
         """What changed since the last sync of this endpoint in this division.
@@ -232,9 +233,11 @@ class ExactClient:
     def find(self, division: int, endpoint: Endpoint[M], lookup: LookupKey) -> M | None:
         """The record of `endpoint` that `lookup` identifies, if it exists."""
         where = lookup.endpoint or endpoint
+        if where == endpoint:
+            return self.first(division, endpoint, lookup.filter, expand=True)
         row = self.first(division, where, lookup.filter)
-        if row is None or where is endpoint:
-            return row
+        if row is None:
+            return None
         key = getattr(row, lookup.key_field or endpoint.key)
         if endpoint.readable:
             return self.get(division, endpoint, key)

@@ -44,6 +44,10 @@ class ExactError(Exception):
         self.status = status
         super().__init__(str(self))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only fields: rebuild from the state, so errors cross process boundaries.
+        return _rebuild, (type(self), dict(vars(self)))
+
     @property
     def endpoint(self) -> str | None:
         return f"{self.method} {self.path}" if self.method and self.path else None
@@ -124,3 +128,10 @@ class OutcomeUnknownError(ExactError):
     """A create whose result is unknown: look the record up before trying it again."""
 
     summary = "The outcome of the write is unknown; look the record up before retrying it"
+
+
+def _rebuild(cls: type[ExactError], state: dict[str, Any]) -> ExactError:
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    Exception.__init__(error, str(error))
+    return error

@@ -69,7 +69,7 @@ class TokenCipher:
 
 
 @dataclass(frozen=True)
-class Division:
+class GrantedDivision:
     code: int
     description: str
 
@@ -88,7 +88,7 @@ class StoredConnection:
     user_name: str | None
     user_email: str | None
     current_division: int | None
-    divisions: tuple[Division, ...]
+    divisions: tuple[GrantedDivision, ...]
     dead_reason: str | None
 
     @property
@@ -203,7 +203,7 @@ class TokenStore:
         user_name: str | None,
         user_email: str | None,
         current_division: int | None,
-        divisions: list[Division],
+        divisions: list[GrantedDivision],
     ) -> None:
         with self.pool.connection() as conn:
             conn.execute(
@@ -245,6 +245,6 @@ class TokenStore:
             user_name=row["user_name"],
             user_email=row["user_email"],
             current_division=row["current_division"],
-            divisions=tuple(Division(d["code"], d["description"]) for d in row["divisions"]),
+            divisions=tuple(GrantedDivision(d["code"], d["description"]) for d in row["divisions"]),
             dead_reason=row["dead_reason"],
         )

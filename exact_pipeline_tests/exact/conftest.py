@@ -3,14 +3,15 @@ connected client. Everything talks to the sandbox over HTTP."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from exact_pipeline.exact import ExactClient, ExactConfig, RetryPolicy
+from exact_pipeline.settings import STATE_SCHEMA
 from exact_pipeline_tests.conftest import SandboxProcess, free_port
 
 CLIENT_ID = "exact-pipeline-demo"
@@ -79,11 +80,17 @@ def admin(sandbox: SandboxProcess) -> Iterator[SandboxAdmin]:
     api.http.close()
 
 
+@pytest.fixture(scope="module")
+def module_state_url(make_database: Callable[[str], str], request: pytest.FixtureRequest) -> str:
+    return make_database(f"exact_{request.module.__name__.rsplit('.', 1)[-1]}")
+
+
 @pytest.fixture
-def state_url(make_database: Callable[[str], str], request: pytest.FixtureRequest) -> str:
-    """A fresh state database for this test."""
-    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:10]
-    return make_database(f"exact_{digest}")
+def state_url(module_state_url: str) -> str:
+    """An empty state database for this test (the client creates its tables)."""
+    with psycopg.connect(module_state_url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {STATE_SCHEMA} CASCADE")
+    return module_state_url
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -54,6 +55,16 @@ def test_the_hierarchy() -> None:
     )
     reset = datetime(2026, 11, 24, tzinfo=UTC)
     assert "2026-11-24T00:00:00+00:00" in str(DailyLimitReached(reset_at=reset, division=2))
+
+
+def test_errors_cross_process_boundaries() -> None:
+    reset = datetime(2026, 11, 24, tzinfo=UTC)
+    error = DailyLimitReached("Too many requests", reset_at=reset, method="GET", path="/x")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is DailyLimitReached and copy.reset_at == reset
+    assert str(copy) == str(error)
+    forbidden = pickle.loads(pickle.dumps(ForbiddenError("no", reason="BlockedUser")))
+    assert forbidden.reason == "BlockedUser"
 
 
 def collect_errors(client: ExactClient, admin: SandboxAdmin) -> list[ExactError]:
