@@ -16,23 +16,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import psycopg
 
-from exact_pipeline.billing.models import BillingDocument
+from exact_pipeline.billing.models import BillingDocument, Customer
 from exact_pipeline.billing.read import (
     read_documents,
     read_entities,
     read_products,
     read_tax_rates,
 )
-from exact_pipeline.exact import DailyLimitReached, ExactClient, ForbiddenError
+from exact_pipeline.exact import ExactClient
 from exact_pipeline.mapping import Mappings
 from exact_pipeline.sync import ledger, masterdata_check
 from exact_pipeline.sync.calls import CallMeter
 from exact_pipeline.sync.customers import OUTCOMES, CustomerLinker
 from exact_pipeline.sync.documents import DocumentPusher
+from exact_pipeline.sync.errors import STOPS_THE_DIVISION
 from exact_pipeline.sync.ledger import LedgerRow
 from exact_pipeline.sync.reports import (
     CustomerReport,
@@ -41,9 +41,9 @@ from exact_pipeline.sync.reports import (
     StageReport,
     Window,
     document_row,
-    state_counts,
 )
 from exact_pipeline.sync.staging import stage_values
+from exact_pipeline.sync.stops import Stops
 from exact_pipeline.sync.transform import plan_document
 
 __all__ = ["SyncEngine", "Window"]
@@ -108,10 +108,9 @@ class SyncEngine:
     def stage(self, window: Window) -> StageReport:
         """Read the window's documents, map them, and write their ledger rows (staged, blocked,
         synced, changed_after_sync, …). Makes no Exact call."""
-        documents = self._documents(window)
-        self._stage(documents)
+        self._stage(self._documents(window))
         rows = self.ledger_rows(window)
-        return StageReport(window, [document_row(r) for r in rows], state_counts(rows))
+        return StageReport(window, [document_row(r) for r in rows], self.ledger_counts(window))
 
     def _stage(self, documents: list[BillingDocument]) -> None:
         known = ledger.documents(self._state, [d.id for d in documents])
@@ -127,29 +126,37 @@ class SyncEngine:
 
     def sync_customers(self, window: Window) -> CustomerReport:
         """Link (or create) the Exact account of every customer with a document to post in the
-        window. Reads each division's accounts once; a call per created account."""
+        window. Reads each division's accounts once; a call per created account. A division
+        whose daily budget is spent (or that refuses access) is left for the next run."""
         linker = CustomerLinker(self._state, self.exact, self.mappings)
-        wanted: dict[tuple[int, str], BillingDocument] = {}
+        wanted: dict[tuple[int, str], Customer] = {}
         for document in self._documents(window):
             entity = self.mappings.settings.entities.get(document.entity.id)
             if entity is not None and document.status != "voided":
-                wanted.setdefault((entity.division, document.customer.id), document)
-        outcomes = linker.link_all((division, d.customer) for (division, _), d in wanted.items())
-        counts = dict.fromkeys(OUTCOMES, 0)
-        for outcome in outcomes:
-            counts[outcome.outcome] += 1
-        rows = [
-            {
-                "customer_id": o.customer_id,
-                "customer": o.customer_name,
-                "division": o.division,
-                "outcome": o.outcome,
-                "account_code": o.account_code,
-                "reason": o.reason,
-            }
-            for o in outcomes
-        ]
-        return CustomerReport(window, rows, counts)
+                wanted.setdefault((entity.division, document.customer.id), document.customer)
+        report = CustomerReport(window, rows=[], counts=dict.fromkeys(OUTCOMES, 0))
+        stops = Stops(self.mappings.settings.zone, "customer", "unlinked")
+        for (division, _), customer in wanted.items():
+            if stops.skip(division):
+                continue
+            try:
+                outcome = linker.link(division, customer)
+            except STOPS_THE_DIVISION as stop:
+                stops.stop(division, stop)
+                continue
+            report.counts[outcome.outcome] += 1
+            report.rows.append(
+                {
+                    "customer_id": outcome.customer_id,
+                    "customer": outcome.customer_name,
+                    "division": outcome.division,
+                    "outcome": outcome.outcome,
+                    "account_code": outcome.account_code,
+                    "reason": outcome.reason,
+                }
+            )
+        report.stopped = stops.sentence()
+        return report
 
     # --- pushing -----------------------------------------------------------------------------
 
@@ -168,23 +175,21 @@ class SyncEngine:
         linker = CustomerLinker(self._state, self.exact, self.mappings)
         pusher = DocumentPusher(self._state, self.exact, self.mappings, linker, self._now)
         report = PushReport(window, rows=[])
-        stopped: dict[int, str] = {}
-        left: dict[int, int] = {}
+        stops = Stops(self.mappings.settings.zone, "document", "staged")
         for row in self.ledger_rows(window):
-            outcome = "not_reached"
-            if row.division in stopped:
-                left[row.division] = left.get(row.division, 0) + 1
-            elif self._pushable(row) and row.billing_id in documents:
+            if not (self._pushable(row) and row.billing_id in documents):
+                outcome = _OUTCOME_OF_STATE[row.state]
+            elif stops.skip(row.division):
+                outcome = "not_reached"
+            else:
                 with ledger.claimed(self._state, row.billing_id) as mine:
                     row, outcome = self._push_claimed(
-                        pusher, documents[row.billing_id], row, mine, stopped, left
+                        pusher, documents[row.billing_id], row, mine, stops
                     )
-            else:
-                outcome = _OUTCOME_OF_STATE[row.state]
             report.counts[outcome] += 1
             report.rows.append(document_row(row, outcome=outcome, exact_number=row.entry_number))
         report.api_calls = meter.calls()
-        report.stopped = self._stopped_sentence(stopped, left)
+        report.stopped = stops.sentence()
         return report
 
     def _push_claimed(
@@ -193,8 +198,7 @@ class SyncEngine:
         document: BillingDocument,
         row: LedgerRow,
         mine: bool,
-        stopped: dict[int, str],
-        left: dict[int, int],
+        stops: Stops,
     ) -> tuple[LedgerRow, str]:
         if not mine:
             return row, "in_progress"
@@ -204,10 +208,8 @@ class SyncEngine:
             return fresh, _OUTCOME_OF_STATE[fresh.state]
         try:
             pushed = pusher.push(document, fresh)
-        except (DailyLimitReached, ForbiddenError) as stop:
-            division = fresh.division or 0
-            stopped[division] = self._stop_reason(division, stop)
-            left[division] = left.get(division, 0) + 1
+        except STOPS_THE_DIVISION as stop:
+            stops.stop(fresh.division or 0, stop)
             return fresh, "not_reached"
         if pushed.state == ledger.SYNCED:
             return pushed, "pushed"
@@ -222,32 +224,6 @@ class SyncEngine:
             return True
         return row.block_kind == ledger.EXACT and (
             row.retry_after is None or row.retry_after <= self._now()
-        )
-
-    def _stop_reason(self, division: int, stop: DailyLimitReached | ForbiddenError) -> str:
-        if isinstance(stop, DailyLimitReached):
-            zone = ZoneInfo(self.mappings.settings.timezone)
-            reset = stop.reset_at.astimezone(zone)
-            return (
-                f"Exact's daily API budget for division {division} is spent; {{left}} "
-                f"stay staged and go through after {reset:%Y-%m-%d %H:%M} ({reset:%Z})"
-            )
-        return (
-            f"Exact refuses access to division {division} ({stop}); {{left}} stay staged: "
-            "connect again (`exact-pipeline auth login`) with a user who may use the division"
-        )
-
-    @staticmethod
-    def _stopped_sentence(stopped: dict[int, str], left: dict[int, int]) -> str | None:
-        if not stopped:
-            return None
-
-        def documents(n: int) -> str:
-            return f"{n} document{'s' if n != 1 else ''}"
-
-        return " ".join(
-            reason.format(left=documents(left.get(division, 0))) + "."
-            for division, reason in sorted(stopped.items())
         )
 
     # --- reading the ledger ------------------------------------------------------------------

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from exact_pipeline.sync import ledger
 from exact_pipeline.sync.ledger import LedgerRow, amount_text
 
 Row = dict[str, Any]
@@ -63,6 +62,7 @@ class CustomerReport:
     window: Window
     rows: list[Row]
     counts: dict[str, int]  # per customer outcome
+    stopped: str | None = None  # why some customers were not looked at, in plain words
 
 
 @dataclass
@@ -91,10 +91,3 @@ def document_row(row: LedgerRow, **extra: Any) -> Row:
         "reason": row.last_error,
         **extra,
     }
-
-
-def state_counts(rows: list[LedgerRow]) -> dict[str, int]:
-    counts = dict.fromkeys(ledger.STATES, 0)
-    for row in rows:
-        counts[row.state] += 1
-    return counts
