@@ -25,6 +25,8 @@ TOKEN_PATH = "/api/oauth2/token"
 AUTHORIZE_PATH = "/api/oauth2/auth"
 # A token call that times out may still have rotated the refresh token; wait generously.
 TOKEN_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+# "Old refresh token used." / "The refresh token expired at …" / unknown token or code.
+CHAIN_KILLING_ERRORS = frozenset({"unauthorized_client", "invalid_request", "invalid_grant"})
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def _grant(
     if response.status_code >= 500:
         raise TokenResponseLost(_describe(body), **where)
     if response.status_code != 200:
-        raise _refusal(body, response.headers.get("Reason"), where)
+        raise _refusal(response.status_code, body, response.headers.get("Reason"), where)
     try:
         return TokenGrant(
             access_token=body["access_token"],
@@ -117,15 +119,18 @@ def _grant(
         raise TokenResponseLost("token response without tokens", **where) from None
 
 
-def _refusal(body: dict[str, Any], reason: str | None, where: dict[str, Any]) -> ExactError:
-    """A refused grant. Too early (the 570 s rule) or a bad client leaves the chain alive;
-    anything else about the refresh token or code (reused, expired, unknown) kills it."""
+def _refusal(
+    status: int, body: dict[str, Any], reason: str | None, where: dict[str, Any]
+) -> ExactError:
+    """A refused grant. Only Exact's verdicts on the refresh token or code itself (re-used,
+    expired, unknown) kill the chain; too early (the 570 s rule), a bad client secret or a
+    429 leave it alive."""
     text = _describe(body)
     if reason == "TooEarlyToRefreshTokens" or "not expired" in text.lower():
         return TooEarlyToRefresh(text, **where)
-    if body.get("error") == "invalid_client":
-        return AuthenticationError(text, **where)
-    return ReauthorizationRequired(text, **where)
+    if status in (400, 401) and body.get("error") in CHAIN_KILLING_ERRORS:
+        return ReauthorizationRequired(text, **where)
+    return AuthenticationError(text, **where)
 
 
 def _describe(body: dict[str, Any]) -> str:

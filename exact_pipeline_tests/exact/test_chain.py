@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from exact_pipeline.exact import ExactClient, ExactConfig, ReauthorizationRequired
+from exact_pipeline.exact import ExactClient, ExactConfig, ReauthorizationRequired, ServerError
 from exact_pipeline.exact.endpoints import JOURNALS
 from exact_pipeline_tests.exact.conftest import (
     BE,
@@ -146,6 +146,20 @@ def test_a_token_response_lost_before_rotation_is_asked_again(
     call(client)
     assert len(token_calls(admin)) == 2
     assert not client.tokens.load().is_dead  # type: ignore[union-attr]
+
+
+def test_a_failing_token_endpoint_leaves_the_chain_alive(
+    client: ExactClient, admin: SandboxAdmin
+) -> None:
+    admin.advance(600)
+    admin.clear_requests()
+    admin.faults({"kind": "token_failure", "times": 2, "status": 503})
+    with pytest.raises(ServerError) as info:
+        call(client)
+    assert info.value.path == TOKEN_PATH and info.value.status == 503
+    assert not client.tokens.load().is_dead  # type: ignore[union-attr]
+    call(client)  # the next call refreshes with the same, still valid, refresh token
+    assert [t["status"] for t in token_calls(admin)] == [503, 503, 200]
 
 
 def test_a_token_response_lost_after_rotation_is_a_clear_dead_chain(
