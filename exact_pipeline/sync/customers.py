@@ -1,10 +1,10 @@
 """Billing customers → Exact accounts, per division: link, match, or create — never a duplicate.
 
 Order of precedence:
-1. an explicit link in customer_links.csv (the account with that Code);
-2. the ledger's earlier link (no Exact call at all);
-3. matching rules against the division's accounts (read once per run through the bulk
-   endpoint): VAT number (normalised), then e-mail (case-insensitive), then exact name. The
+1. the ledger's earlier link, while customer_links.csv agrees with it (no Exact call at all);
+2. an explicit link in customer_links.csv (the account with that Code);
+3. matching rules against the division's accounts (read once per run, with the client's master
+   data): VAT number (normalised), then e-mail (case-insensitive), then exact name. The
    first rule with candidates decides; several candidates block the customer as ambiguous
    (a person must choose: link one explicitly), because guessing could merge two companies;
 4. nothing matches: `customer_sync: billing_to_exact` creates the account, `none` blocks the

@@ -94,11 +94,7 @@ class DocumentPusher:
         self._step = None
         try:
             self._push(document, row)
-        except STOPS_THE_RUN:
-            raise
-        except STOPS_THE_DIVISION:
-            # Refused before Exact processed anything (a 429, or no access): nothing in flight.
-            ledger.update(self._conn, row.billing_id, in_flight=False)
+        except (*STOPS_THE_RUN, *STOPS_THE_DIVISION):
             raise
         except REFUSED as refused:
             retry_after = self._now() + EXACT_COOL_DOWN
@@ -226,13 +222,19 @@ class DocumentPusher:
         flight on a later attempt looks the record up before posting again."""
         self._step = step
         ledger.update(self._conn, row.billing_id, in_flight=True)
-        return self._exact.create(
-            self._division,
-            step.endpoint,
-            payload.body(),
-            idempotency=key,
-            lookup_first=row.in_flight,
-        )
+        try:
+            return self._exact.create(
+                self._division,
+                step.endpoint,
+                payload.body(),
+                idempotency=key,
+                lookup_first=row.in_flight,
+            )
+        except (*REFUSED, *STOPS_THE_DIVISION):
+            # Not created: refused (the client looked it up after any unclear answer), or
+            # turned away unprocessed (a 429 for the day, no access).
+            ledger.update(self._conn, row.billing_id, in_flight=False)
+            raise
 
     def _record(self, row: LedgerRow, step: Step, **ids: Any) -> LedgerRow:
         ledger.update(self._conn, row.billing_id, step=step.name, in_flight=False, **ids)
@@ -250,5 +252,4 @@ class DocumentPusher:
             block_kind=kind,
             last_error=reason,
             retry_after=retry_after,
-            in_flight=False,
         )

@@ -114,11 +114,13 @@ class SyncEngine:
 
     def _stage(self, documents: list[BillingDocument]) -> None:
         known = ledger.documents(self._state, [d.id for d in documents])
+        fingerprint = self.mappings.fingerprint()
         for document in documents:
             row = known.get(document.id)
-            values = stage_values(
-                document, row, self.mappings, plan_document(document, self.mappings)
-            )
+            plan = plan_document(document, self.mappings)
+            values = stage_values(document, row, self.mappings, plan, fingerprint)
+            if row and all(getattr(row, c) == values[c] for c in ledger.STAGE_COLUMNS):
+                continue  # nothing new: the row keeps its version and its updated_at
             # A row another run changed since it was read is left to that run.
             ledger.stage(self._state, values, row.version if row else None)
 

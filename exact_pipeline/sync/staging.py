@@ -87,10 +87,11 @@ def stage_values(
     row: LedgerRow | None,
     mappings: Mappings,
     plan: DocumentPlan | Blocked,
+    fingerprint: str,
 ) -> dict[str, Any]:
-    """The ledger columns the stage writes for `document` (see `ledger.STAGE_COLUMNS`)."""
+    """The ledger columns the stage writes for `document` (see `ledger.STAGE_COLUMNS`);
+    `fingerprint` is the mapping tables' (`Mappings.fingerprint()`)."""
     digest = content_hash(document)
-    fingerprint = mappings.fingerprint()
     evaluation = evaluate(document, row, plan, digest, fingerprint)
     entity = mappings.settings.entities.get(document.entity.id)
     sign = document.sign

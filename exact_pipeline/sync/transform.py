@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from exact_pipeline.billing.models import BillingDocument, DocumentLine
 from exact_pipeline.exact import MasterData
 from exact_pipeline.mapping import Blocked, Cause, LineCodes, Mappings
-from exact_pipeline.sync.fields import fit, fits
+from exact_pipeline.sync.fields import fit, fits, limit
 from exact_pipeline.sync.payloads import (
     CREDIT_NOTE_TYPE,
     INVOICE_TYPE,
@@ -224,7 +224,8 @@ def _header_causes(document: BillingDocument, mappings: Mappings, header: str) -
         causes.append(
             Cause(
                 reason=f"the document number {document.number} is longer than Exact's "
-                "YourRef field (40 characters), which identifies the document in Exact",
+                f"YourRef field ({limit(header, 'YourRef')} characters), which identifies the "
+                "document in Exact",
                 fix="use shorter document numbers in billing",
             )
         )
