@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from exact_pipeline.exact import endpoints
 from exact_pipeline.exact.models import (
     Account,
-    ExactModel,
     GLAccount,
     Item,
     Journal,
@@ -30,7 +29,12 @@ from exact_pipeline.exact.models import (
 if TYPE_CHECKING:
     from exact_pipeline.exact.client import ExactClient
 
-M = TypeVar("M", bound=ExactModel)
+
+class Coded(Protocol):
+    Code: str | None
+
+
+C = TypeVar("C", bound=Coded)
 
 
 class MasterData:
@@ -68,5 +72,5 @@ class MasterData:
         self.accounts.append(account)
 
     @staticmethod
-    def _by_code(records: Iterator[M]) -> dict[str, M]:
-        return {record.Code: record for record in records if record.Code}  # type: ignore[attr-defined]
+    def _by_code(records: Iterator[C]) -> dict[str, C]:
+        return {record.Code: record for record in records if record.Code}
