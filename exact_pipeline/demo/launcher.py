@@ -22,7 +22,9 @@ from pathlib import Path
 import click
 import httpx
 
+from exact_pipeline.demo.prepare import connect_to_sandbox, prepare_billing, prepare_sandbox
 from exact_pipeline.postgres import EmbeddedPostgres, create_database, psycopg2_url
+from exact_pipeline.settings import EnvSettings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,6 +48,12 @@ class DemoPaths:
     @property
     def token_key(self) -> Path:
         return self.root / "token.key"
+
+
+def settings_from(env: dict[str, str]) -> EnvSettings:
+    """The settings the Dagster processes will see (they inherit `env`)."""
+    names = EnvSettings.model_fields
+    return EnvSettings(**{k.lower(): v for k, v in env.items() if k.lower() in names})
 
 
 def port_is_free(port: int) -> bool:
@@ -102,7 +110,7 @@ def database_urls(paths: DemoPaths, stack: ExitStack) -> tuple[str, str]:
     )
 
 
-def run_demo(root: Path, dagster_port: int, sandbox_port: int) -> None:
+def run_demo(root: Path, dagster_port: int, sandbox_port: int, exact_limits: bool) -> None:
     paths = DemoPaths(root)
     paths.root.mkdir(parents=True, exist_ok=True)
     for port in (dagster_port, sandbox_port):
@@ -112,8 +120,6 @@ def run_demo(root: Path, dagster_port: int, sandbox_port: int) -> None:
     with ExitStack() as stack:
         billing_url, dagster_url = database_urls(paths, stack)
         click.echo(f"billing database ready: {billing_url}")
-        from exact_pipeline.demo.prepare import prepare_billing
-
         prepare_billing(billing_url)
 
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
@@ -138,6 +144,9 @@ def run_demo(root: Path, dagster_port: int, sandbox_port: int) -> None:
         wait_until(
             lambda: httpx.get(f"{sandbox_url}/_sandbox/health").status_code == 200, "sandbox", 30
         )
+        if env["EXACT_BASE_URL"] == sandbox_url:
+            prepare_sandbox(sandbox_url, exact_limits)
+            connect_to_sandbox(settings_from(env), sandbox_url)
 
         paths.dagster_home.mkdir(exist_ok=True)
         shutil.copy(REPO / "dagster.yaml", paths.dagster_home / "dagster.yaml")

@@ -1,25 +1,65 @@
-"""Bring the demo's billing database to a usable state on first start (later starts keep it)."""
+"""Bring the demo to a usable state on first start; later starts keep what is there."""
 
 from __future__ import annotations
 
 import click
+import httpx
 import psycopg
 
+from exact_pipeline.exact.client import ExactClient
+from exact_pipeline.settings import EnvSettings
 
-def billing_is_seeded(url: str) -> bool:
-    with psycopg.connect(url) as conn:
-        exists = conn.execute("SELECT to_regclass('public.invoices') IS NOT NULL").fetchone()
-        return bool(exists and exists[0]) and bool(
-            conn.execute("SELECT EXISTS (SELECT 1 FROM invoices)").fetchone()[0]  # type: ignore[index]
-        )
+# The demo sandbox is generous so a first start syncs its weeks in a few minutes; the tests and
+# `exact-pipeline demo --exact-limits` use Exact's own 60 a minute and 5,000 a day.
+DEMO_LIMITS = {"minutely_limit": 600, "daily_limit": 50_000}
+EXACT_LIMITS = {"minutely_limit": 60, "daily_limit": 5_000}
+
+
+def has_invoices(conn: psycopg.Connection) -> bool:
+    exists = conn.execute("SELECT to_regclass('public.invoices') IS NOT NULL").fetchone()
+    if not (exists and exists[0]):
+        return False
+    return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM invoices)").fetchone()[0])  # type: ignore[index]
 
 
 def prepare_billing(url: str) -> None:
-    if billing_is_seeded(url):
-        click.echo("billing database already holds demo data: keeping it")
-        return
+    with psycopg.connect(url) as conn:
+        if has_invoices(conn):
+            click.echo("billing database already holds demo data: keeping it")
+            return
     from exact_pipeline.billing.seed import seed_billing
 
     click.echo("seeding the demo billing database …")
-    counts = seed_billing(url)
-    click.echo(f"seeded: {counts}")
+    click.echo(f"seeded: {seed_billing(url)}")
+
+
+def prepare_sandbox(sandbox_url: str, exact_limits: bool) -> None:
+    limits = EXACT_LIMITS if exact_limits else DEMO_LIMITS
+    httpx.post(f"{sandbox_url}/_sandbox/config", json=limits, timeout=10).raise_for_status()
+    click.echo(
+        f"sandbox limits: {limits['minutely_limit']} calls a minute, "
+        f"{limits['daily_limit']:,} a day per division"
+    )
+
+
+def connect_to_sandbox(settings: EnvSettings, sandbox_url: str) -> None:
+    """Consent for the demo divisions, as `exact-pipeline auth login` would after a click on the
+    sandbox's approval page; skipped while a live connection is stored."""
+    with ExactClient.from_settings(settings) as exact:
+        stored = exact.tokens.load()
+        if stored and not stored.is_dead:
+            click.echo(f"connected to Exact as {stored.user_name} (kept)")
+            return
+        response = httpx.post(
+            f"{sandbox_url}/_sandbox/oauth/code",
+            json={
+                "client_id": settings.exact_client_id,
+                "redirect_uri": settings.exact_redirect_uri,
+                "divisions": [310001, 320001],
+            },
+            timeout=10,
+        )
+        response.raise_for_status()
+        connection = exact.connect(response.json()["code"])
+    granted = ", ".join(str(d.code) for d in connection.divisions)
+    click.echo(f"connected to the sandbox as {connection.user_name}: divisions {granted}")
