@@ -17,13 +17,6 @@ COMMANDS = {
     "auth": ("exact_pipeline.exact.cli", "auth"),
     "demo": ("exact_pipeline.demo.cli", "demo"),
 }
-SUMMARIES = {
-    "billing": "The billing database: create the schema, seed demo data.",
-    "mappings": "Check the mapping tables.",
-    "sandbox": "Serve the local Exact Online sandbox.",
-    "auth": "Connect to Exact Online (OAuth2) and show the connection.",
-    "demo": "Start Postgres, the sandbox and Dagster with demo data.",
-}
 
 
 class LazyGroup(click.Group):
@@ -35,10 +28,6 @@ class LazyGroup(click.Group):
             return None
         module, attribute = COMMANDS[cmd_name]
         return getattr(importlib.import_module(module), attribute)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        with formatter.section("Commands"):
-            formatter.write_dl(list(SUMMARIES.items()))
 
 
 @click.group(cls=LazyGroup)
