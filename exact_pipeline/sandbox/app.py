@@ -8,7 +8,7 @@ from starlette.routing import Mount, Route
 
 from exact_pipeline.sandbox import admin, api, docs_routes, oauth_routes, page
 from exact_pipeline.sandbox.core import Sandbox
-from exact_pipeline.sandbox.gateway import ConnectionDropper, Gateway
+from exact_pipeline.sandbox.gateway import ClockDate, ConnectionDropper, Gateway
 
 API_METHODS = ["GET", "POST", "PUT", "DELETE"]
 
@@ -26,7 +26,10 @@ def create_app(sandbox: Sandbox, dropper: ConnectionDropper | None = None) -> St
         Route("/docs/DocView.aspx", docs_routes.document_view),
         Mount("/_sandbox", routes=admin.routes),
     ]
-    middleware = [Middleware(Gateway, sandbox=sandbox, dropper=dropper or ConnectionDropper())]
+    middleware = [
+        Middleware(ClockDate, sandbox=sandbox),
+        Middleware(Gateway, sandbox=sandbox, dropper=dropper or ConnectionDropper()),
+    ]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.sandbox = sandbox
     return app

@@ -26,6 +26,9 @@ from exact_pipeline.sandbox.seed import seed
 from exact_pipeline.sandbox.store import Store
 
 STATE_VERSION = 1
+# Changes are written to the state file at most this often, by a background thread, and once
+# more at shutdown: rewriting the whole file after every request made a busy sandbox crawl.
+PERSIST_INTERVAL_SECONDS = 1.0
 
 
 class Sandbox:
@@ -35,6 +38,9 @@ class Sandbox:
         self.lock = threading.RLock()
         self.registry = Registry()
         self.state_file = state_file
+        self._dirty = threading.Event()
+        self._stopping = threading.Event()
+        self._writer: threading.Thread | None = None
         self.reset()
         if state_file is not None and state_file.exists():
             self._load(state_file)
@@ -92,34 +98,70 @@ class Sandbox:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Hold the lock; persist afterwards if anything changed."""
+        """Hold the lock; mark the state for writing if anything changed."""
         with self.lock:
             try:
                 yield
             finally:
-                self.persist()
+                if self.state_file is not None and self._changed():
+                    self._dirty.set()
 
     # persistence -------------------------------------------------------------------------
     def _state_revision(self) -> tuple[int, int, int, int]:
         return (self.store.revision, self.oauth.revision, self.revision, len(self.outbox))
 
-    def persist(self) -> None:
-        if self.state_file is None or hash(self._state_revision()) == self._persisted:
+    def _changed(self) -> bool:
+        return hash(self._state_revision()) != self._persisted
+
+    def start_writer(self) -> None:
+        """Write changes in the background (no-op without a state file)."""
+        if self.state_file is None or self._writer is not None:
             return
-        state = {
-            "version": STATE_VERSION,
-            "clock_offset": self.clock.offset_seconds,
-            "config": self.config.model_dump(),
-            "store": self.store.dump(),
-            "oauth": self.oauth.dump(),
-            "outbox": self.outbox,
-        }
+        self._writer = threading.Thread(target=self._write_loop, name="state-writer", daemon=True)
+        self._writer.start()
+
+    def stop_writer(self) -> None:
+        """Stop the background writer and write what is still unwritten."""
+        self._stopping.set()
+        self._dirty.set()
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+        self.persist()
+
+    def _write_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._dirty.wait()
+            self._stopping.wait(PERSIST_INTERVAL_SECONDS)  # gather a burst into one write
+            self._dirty.clear()
+            self.persist()
+
+    def persist(self) -> None:
+        """Write the state file if anything changed: serialised under the lock (a consistent
+        snapshot), written outside it, atomically."""
+        if self.state_file is None:
+            return
+        with self.lock:
+            if not self._changed():
+                return
+            revision = hash(self._state_revision())
+            text = json.dumps(
+                {
+                    "version": STATE_VERSION,
+                    "clock_offset": self.clock.offset_seconds,
+                    "config": self.config.model_dump(),
+                    "store": self.store.dump(),
+                    "oauth": self.oauth.dump(),
+                    "outbox": self.outbox,
+                },
+                default=_encode,
+            )
         directory = self.state_file.parent
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, suffix=".tmp") as tmp:
-            json.dump(state, tmp, default=_encode)
+            tmp.write(text)
         os.replace(tmp.name, self.state_file)
-        self._persisted = hash(self._state_revision())
+        self._persisted = revision
 
     def _load(self, path: Path) -> None:
         state = json.loads(path.read_text(), object_hook=_decode)

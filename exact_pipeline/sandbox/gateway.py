@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from email.utils import format_datetime
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -143,3 +144,25 @@ class Gateway:
                     fault=plan.fault,
                 )
             )
+
+
+class ClockDate:
+    """Every answer's `Date` header tells the sandbox clock, as Exact's tells its own: clients
+    learn the server's time from it (uvicorn's wall-clock header is switched off)."""
+
+    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                stamp = format_datetime(self.sandbox.clock.now(), usegmt=True)
+                message["headers"] = [*message.get("headers", []), (b"date", stamp.encode())]
+            await send(message)
+
+        await self.app(scope, receive, dated)

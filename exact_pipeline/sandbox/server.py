@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
 
 import uvicorn
@@ -13,7 +15,17 @@ from exact_pipeline.sandbox.gateway import ConnectionDropper
 
 def serve(host: str, port: int, state_file: Path | None) -> None:
     dropper = ConnectionDropper()
-    app = create_app(Sandbox(state_file), dropper)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    sandbox = Sandbox(state_file)
+    app = create_app(sandbox, dropper)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", date_header=False)
+    )
     dropper.server_state = server.server_state  # lets lost_response faults abort connections
-    server.run()
+    sandbox.start_writer()
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it with this handler in place:
+    # exit through `finally`, so the last changes reach the state file.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.run()
+    finally:
+        sandbox.stop_writer()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,6 +32,9 @@ def test_clock_advances_and_drives_created_dates(exact: ExactClient) -> None:
         "/_sandbox/clock/set", json={"now": "2027-01-01T09:00:00+00:00"}
     ).json()
     assert set_to["now"].startswith("2027-01-01T09:00")
+    # Clients learn Exact's time from the Date header: it follows the sandbox clock.
+    answered = exact.http.get("/api/v1/current/Me")
+    assert parsedate_to_datetime(answered.headers["date"]).year == 2027
 
 
 def test_config_get_and_partial_update(exact: ExactClient) -> None:
