@@ -16,7 +16,7 @@ from time import perf_counter
 from exact_pipeline.billing.models import BillingDocument, DocumentPdf
 from exact_pipeline.billing.pdf import pdf_file_name, render_pdf
 
-_CHUNK = 250
+CHUNK = 100
 
 # The documents the forked workers render: set in the parent just before they are forked.
 _documents: Sequence[BillingDocument] = ()
@@ -24,7 +24,7 @@ _documents: Sequence[BillingDocument] = ()
 
 def _render_chunk(start: int) -> tuple[float, list[bytes]]:
     started = perf_counter()
-    pdfs = [render_pdf(doc) for doc in _documents[start : start + _CHUNK]]
+    pdfs = [render_pdf(doc) for doc in _documents[start : start + CHUNK]]
     return perf_counter() - started, pdfs
 
 
@@ -41,7 +41,8 @@ class RenderedPdfs:
         documents = iter(self.documents)
         for seconds, pdfs in self.chunks:
             self.seconds += seconds
-            for doc, content in zip(documents, pdfs, strict=False):
+            for content in pdfs:
+                doc = next(documents)
                 yield doc.id, DocumentPdf(pdf_file_name(doc.number), content)
 
 
@@ -60,7 +61,7 @@ def rendered_pdfs(documents: Sequence[BillingDocument]) -> Iterator[RenderedPdfs
     processes = _usable_cores()
     try:
         with multiprocessing.get_context("fork").Pool(processes) as pool:
-            chunks = pool.imap(_render_chunk, range(0, len(documents), _CHUNK))
+            chunks = pool.imap(_render_chunk, range(0, len(documents), CHUNK))
             yield RenderedPdfs(documents, chunks, processes)
     finally:
         _documents = ()

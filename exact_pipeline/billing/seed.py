@@ -79,7 +79,7 @@ def seed_billing(
 @contextmanager
 def _garbage_collector_paused() -> Iterator[None]:
     """Millions of long-lived objects and no cycles: the collector's repeated full passes over
-    them would cost a third of the run."""
+    them would cost a quarter of the generation time."""
     gc.disable()
     try:
         yield

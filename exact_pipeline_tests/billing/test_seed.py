@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from psycopg import sql
 from pypdf import PdfReader
 
+from exact_pipeline.billing import pdf_batch
 from exact_pipeline.billing.amounts import format_minor
 from exact_pipeline.billing.database import BILLING_TABLES, table_counts
 from exact_pipeline.billing.read import read_documents
@@ -242,6 +243,16 @@ def test_credit_notes_correct_an_invoice_with_positive_amounts(
         for total, original, kind, later in credit_notes
     )
     assert any(total < original for total, original, *_ in credit_notes), "a partial credit"
+
+
+def test_every_pdf_is_its_own_documents(conn: psycopg.Connection[Any]) -> None:
+    """Rendered in chunks by several processes, each PDF still lands on its document."""
+    count, wrong = rows(
+        conn,
+        "SELECT count(*), count(*) FILTER (WHERE position(convert_to('(' || d.number, 'UTF8')"
+        " IN p.content) = 0) FROM invoice_pdfs p JOIN invoices d ON d.id = p.invoice_id",
+    )[0]
+    assert count > 2 * pdf_batch.CHUNK and wrong == 0
 
 
 def test_every_finalized_document_has_a_pdf_with_its_number_and_total(
