@@ -1,5 +1,6 @@
 """When Exact misbehaves: lost answers, a failure half-way through a document, a refusal, the
-daily budget running out, two runs at once. Never a duplicate, never a lost document."""
+daily budget running out, two runs at once, a dead connection. Never a duplicate, never a lost
+document."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from exact_pipeline.exact import ExactClient, ExactConfig
+import pytest
+
+from exact_pipeline.exact import ExactClient, ExactConfig, ReauthorizationRequired
 from exact_pipeline.sync import ledger
 from exact_pipeline.sync.reports import PushReport
 from exact_pipeline_tests.exact.conftest import FAST_RETRY, NL, SandboxAdmin
@@ -178,3 +181,18 @@ def test_two_runs_at_once_post_each_document_once(
     assert posted["POST crm/Accounts"] == 1
     assert all(posted[f"POST {step}"] == 6 for step in STEPS)
     assert_each_once(admin, numbers)
+
+
+def test_a_dead_connection_stops_everything_and_leaves_the_documents_staged(
+    billing: Billing, make_engine: EngineFactory, admin: SandboxAdmin, exact: ExactClient
+) -> None:
+    invoices(billing, 2)
+    exact.tokens.mark_dead("consent revoked in Exact")
+    admin.advance(700)  # the access token expires: the next call must refresh, and cannot
+    engine = make_engine()
+
+    with pytest.raises(ReauthorizationRequired, match="consent revoked"):
+        engine.push_documents(day_window())
+
+    assert {row.state for row in engine.ledger_rows(day_window())} == {ledger.STAGED}
+    assert not any("(billing PDF)" in d["Subject"] for d in admin.store(NL, "documents/Documents"))
