@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from exact_pipeline.billing.models import TaxRate
-from exact_pipeline.exact import MasterData
+from exact_pipeline.exact import ForbiddenError, MasterData
 from exact_pipeline.exact.models import GLAccount, Item, Journal
 from exact_pipeline.mapping import Mappings, check_against_billing
 from exact_pipeline.sync.reports import MappingValidation
@@ -84,6 +84,23 @@ class _Checker:
             )
 
 
+def _accessible(
+    division: int, master_data: Callable[[int], MasterData], mappings: Mappings, check: _Checker
+) -> bool:
+    """Whether Exact lets us read the division; if not, that is the problem to report."""
+    try:
+        _ = master_data(division).journals  # the first read answers 403 if it is refused
+    except ForbiddenError as refused:
+        entities = [k for k, e in mappings.settings.entities.items() if e.division == division]
+        check.problems.append(
+            f"settings.yaml, key entities.{entities[0]}.division: Exact refuses access to "
+            f"division {division} ({refused}); fix: correct the division number, or connect "
+            "again (`exact-pipeline auth login`) as a user who may use it"
+        )
+        return False
+    return True
+
+
 def validate(
     mappings: Mappings,
     master_data: Callable[[int], MasterData],
@@ -93,8 +110,11 @@ def validate(
 ) -> MappingValidation:
     check = _Checker()
     settings_file = "settings.yaml"
-    divisions = sorted({e.division for e in mappings.settings.entities.values()})
+    mapped = sorted({e.division for e in mappings.settings.entities.values()})
+    divisions = [d for d in mapped if _accessible(d, master_data, mappings, check)]
     for entity_id, entity in mappings.settings.entities.items():
+        if entity.division not in divisions:
+            continue
         md, division = master_data(entity.division), entity.division
         key = f"{settings_file}, key entities.{entity_id}"
         check.code(
@@ -172,7 +192,7 @@ def validate(
     entity_of_rate = {rate.id: rate.invoicing_entity_id for rate in billing_tax_rates}
     for tax_rate_id, vat_code in mappings.tax_codes.items():
         entity = mappings.settings.entities.get(entity_of_rate.get(tax_rate_id, ""))
-        if entity is None:
+        if entity is None or entity.division not in divisions:
             continue  # a rate billing does not have, or of an unmapped entity: see below
         check.code(
             f"tax_codes.csv, row of tax rate {tax_rate_id}, column vat_code",
@@ -201,7 +221,7 @@ def validate(
         problems=problems,
         warnings=warnings,
         summary={
-            "divisions": divisions,
+            "divisions": mapped,
             "codes_checked": check.checked,
             "problems": len(problems),
             "warnings": len(warnings),

@@ -13,9 +13,9 @@ import pytest
 from exact_pipeline.exact import ExactClient, ExactConfig, ReauthorizationRequired
 from exact_pipeline.sync import ledger
 from exact_pipeline.sync.reports import PushReport
-from exact_pipeline_tests.exact.conftest import FAST_RETRY, NL, SandboxAdmin
+from exact_pipeline_tests.exact.conftest import FAST_RETRY, FORBIDDEN, NL, SandboxAdmin
 from exact_pipeline_tests.sync.builder import Billing, day_window
-from exact_pipeline_tests.sync.conftest import EngineFactory
+from exact_pipeline_tests.sync.conftest import EngineFactory, MappingFolder
 
 TEAM = ("prod_team", "1", 9900, "tax_nl_21")
 STEPS = (
@@ -196,3 +196,29 @@ def test_a_dead_connection_stops_everything_and_leaves_the_documents_staged(
 
     assert {row.state for row in engine.ledger_rows(day_window())} == {ledger.STAGED}
     assert not any("(billing PDF)" in d["Subject"] for d in admin.store(NL, "documents/Documents"))
+
+
+def test_a_division_exact_refuses_stops_only_that_division(
+    billing: Billing,
+    mapping_folder: MappingFolder,
+    make_engine: EngineFactory,
+    admin: SandboxAdmin,
+) -> None:
+    mapping_folder.replace("settings.yaml", "division: 320001", f"division: {FORBIDDEN}")
+    nl = invoices(billing, 1)
+    brasserie = billing.customer("cus_be", "Brasserie Ærø & Zeeën", country="BE")
+    team = ("prod_team", "1", 9900, "tax_be_21")
+    for n in (1, 2):
+        billing.document(f"BE-{n}", brasserie, [team], entity="ent_be")
+    engine = make_engine()
+
+    problems = "\n".join(engine.validate_mappings().problems)
+    assert f"entities.ent_be.division: Exact refuses access to division {FORBIDDEN}" in problems
+
+    report = engine.push_documents(day_window())
+
+    assert report.counts["pushed"] == 1 and report.counts["not_reached"] == 2
+    assert report.stopped is not None
+    assert report.stopped.startswith(f"Exact refuses access to division {FORBIDDEN} (")
+    assert "2 documents stay staged: connect again" in report.stopped
+    assert_each_once(admin, nl)

@@ -1,0 +1,187 @@
+"""The payments ledger: one row per payment that crossed (or waits to cross) between billing and
+Exact, in the state database beside the document ledger (`exact_sync.ledger_payments`).
+
+Keys: `billing:<payment id>` for a billing payment pushed to Exact, `exact:<item id>` for a
+payment read from Exact (the settled open item's ID). The ledger is what makes both directions
+idempotent and what tells them apart: the bank entries we created are recorded here, so an
+import never takes them back into billing, and an imported payment (source `exact_online` in
+billing) is never pushed. Every write is one autocommit statement, so progress survives a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import sql
+from psycopg.rows import class_row
+
+from exact_pipeline.settings import STATE_SCHEMA
+from exact_pipeline.sync.ledger import Connection
+
+TABLE = sql.Identifier(STATE_SCHEMA, "ledger_payments")
+
+PUSH = "billing_to_exact"
+IMPORT = "exact_to_billing"
+
+# States of a pushed payment.
+WAITING = "waiting"  # its document is not in Exact yet: every run looks again, no call
+BLOCKED = "blocked"  # cannot go as it is (reason); retried after `retry_after`, or every run
+FAILED = "failed"  # Exact failed or the answer was lost: the next run looks it up first
+PUSHED = "pushed"  # a bank entry in Exact carries it
+WITHDRAWN = "withdrawn"  # deleted from billing before it reached Exact
+PENDING = (WAITING, BLOCKED, FAILED)
+# States of a payment read from Exact.
+IMPORTED = "imported"  # written into billing
+REPORTED = "reported"  # not written: `reason` says why and what to do
+REVERSED = "reversed_in_exact"  # imported, then Exact showed the item open again
+
+DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA};
+
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.ledger_payments (
+    key               text PRIMARY KEY,
+    direction         text NOT NULL,
+    payment_id        text,
+    exact_item_id     uuid,
+    document_id       text,
+    document_number   text,
+    document_type     text,
+    division          integer,
+    amount            bigint NOT NULL,
+    currency          text NOT NULL,
+    paid_at           timestamptz,
+    state             text NOT NULL,
+    reason            text,
+    in_flight         boolean NOT NULL DEFAULT false,
+    bank_entry_id     uuid,
+    bank_entry_number integer,
+    our_ref           integer,
+    attempts          integer NOT NULL DEFAULT 0,
+    retry_after       timestamptz,
+    first_seen_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at        timestamptz NOT NULL DEFAULT now(),
+    done_at           timestamptz
+);
+CREATE INDEX IF NOT EXISTS ledger_payments_pending
+    ON {STATE_SCHEMA}.ledger_payments (state) WHERE state IN ('waiting', 'blocked', 'failed');
+CREATE INDEX IF NOT EXISTS ledger_payments_bank_entry
+    ON {STATE_SCHEMA}.ledger_payments (bank_entry_id) WHERE bank_entry_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ledger_payments_document
+    ON {STATE_SCHEMA}.ledger_payments (document_id);
+"""
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    key: str
+    direction: str
+    payment_id: str | None
+    exact_item_id: UUID | None
+    document_id: str | None
+    document_number: str | None
+    document_type: str | None
+    division: int | None
+    amount: int  # minor units, positive: a receipt for an invoice, a refund for a credit note
+    currency: str
+    paid_at: datetime | None
+    state: str
+    reason: str | None
+    in_flight: bool  # a POST was sent and its outcome not yet recorded
+    bank_entry_id: UUID | None
+    bank_entry_number: int | None
+    our_ref: int | None
+    attempts: int
+    retry_after: datetime | None
+    first_seen_at: datetime
+    updated_at: datetime
+    done_at: datetime | None
+
+
+_COLUMNS = [f.name for f in fields(PaymentRow)]
+
+
+def push_key(payment_id: str) -> str:
+    return f"billing:{payment_id}"
+
+
+def import_key(item_id: UUID) -> str:
+    return f"exact:{item_id}"
+
+
+def ensure_schema(conn: Connection) -> None:
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('exact_pipeline.sync.payments'))")
+        conn.execute(DDL)  # type: ignore[arg-type]  # a constant
+
+
+def _select(where: sql.Composable) -> sql.Composed:
+    return sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY paid_at, key").format(
+        sql.SQL(", ").join(map(sql.Identifier, _COLUMNS)), TABLE, where
+    )
+
+
+def _fetch(conn: Connection, where: sql.Composable, params: Sequence[Any]) -> list[PaymentRow]:
+    with conn.cursor(row_factory=class_row(PaymentRow)) as cur:
+        cur.execute(_select(where), params)
+        return cur.fetchall()
+
+
+def rows(conn: Connection, keys: Iterable[str]) -> dict[str, PaymentRow]:
+    found = _fetch(conn, sql.SQL("key = ANY(%s)"), [list(keys)])
+    return {row.key: row for row in found}
+
+
+def row(conn: Connection, key: str) -> PaymentRow | None:
+    return rows(conn, [key]).get(key)
+
+
+def pending_pushes(conn: Connection) -> list[PaymentRow]:
+    """Pushes that have not reached Exact yet (waiting, blocked, failed), oldest first."""
+    return _fetch(conn, sql.SQL("direction = %s AND state = ANY(%s)"), [PUSH, list(PENDING)])
+
+
+def of_documents(conn: Connection, document_ids: Sequence[str]) -> list[PaymentRow]:
+    return _fetch(conn, sql.SQL("document_id = ANY(%s)"), [list(document_ids)])
+
+
+def own_bank_entries(conn: Connection, entry_ids: Iterable[UUID]) -> set[UUID]:
+    """Those of `entry_ids` that are bank entries this pipeline created."""
+    found = conn.execute(
+        sql.SQL("SELECT bank_entry_id FROM {} WHERE bank_entry_id = ANY(%s)").format(TABLE),
+        [list(entry_ids)],
+    )
+    return {entry_id for (entry_id,) in found}
+
+
+def save(conn: Connection, key: str, **values: Any) -> None:
+    """Insert the row (every NOT NULL column given), or overwrite those columns of the existing
+    one (bumping `updated_at`)."""
+    columns = ["key", *values]
+    assignments = [
+        sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(name), sql.Identifier(name))
+        for name in values
+    ]
+    query = sql.SQL(
+        "INSERT INTO {} AS p ({}) VALUES ({}) ON CONFLICT (key) DO UPDATE SET {}"
+    ).format(
+        TABLE,
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join(sql.Placeholder(c) for c in columns),
+        sql.SQL(", ").join([*assignments, sql.SQL("updated_at = now()")]),
+    )
+    conn.execute(query, {"key": key, **values})
+
+
+def update(conn: Connection, key: str, **values: Any) -> None:
+    """Set columns of an existing row (bumping `updated_at`)."""
+    assignments = [
+        sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in values
+    ]
+    query = sql.SQL("UPDATE {} SET {} WHERE key = %(_key)s").format(
+        TABLE, sql.SQL(", ").join([*assignments, sql.SQL("updated_at = now()")])
+    )
+    conn.execute(query, values | {"_key": key})
