@@ -9,20 +9,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from exact_pipeline.postgres import EmbeddedPostgres, create_database
+from exact_pipeline.sandbox.process import SandboxProcess, free_port
 
 REPO = Path(__file__).resolve().parents[1]
+__all__ = ["REPO", "SandboxProcess", "free_port"]
 
 
 @pytest.fixture(scope="session")
@@ -56,48 +53,9 @@ def worker_id() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class SandboxProcess:
-    """`exact-pipeline sandbox` in a subprocess; tests talk to it over HTTP only."""
-
-    def __init__(self, port: int, *args: str) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "exact_pipeline.cli", "sandbox", "--port", str(port), *args],
-            cwd=REPO,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/_sandbox/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"sandbox exited with {self.proc.returncode}")
-        self.stop()
-        raise RuntimeError("sandbox did not answer /_sandbox/health within 30 s")
-
-    def reset(self) -> None:
-        httpx.post(f"{self.url}/_sandbox/reset", timeout=10).raise_for_status()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxProcess]:
-    server = SandboxProcess(free_port())
+    server = SandboxProcess()
     yield server
     server.stop()
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import calendar
 import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -15,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from exact_pipeline.sandbox.process import SandboxProcess
 
 CLIENT_ID = "exact-pipeline-demo"
 CLIENT_SECRET = "sandbox-secret"
@@ -154,22 +153,9 @@ class ExactClient:
 
 @contextmanager
 def standalone_sandbox(port: int, state: Path) -> Iterator[str]:
-    """A sandbox of its own with a state file, started through `python -m
-    exact_pipeline.sandbox` (the same command as `exact-pipeline sandbox`, faster to start)."""
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "exact_pipeline.sandbox", "--port", str(port), "--state"]
-    process = subprocess.Popen([*command, str(state)])
+    """A sandbox of its own with a state file (stopped gracefully: it writes its state)."""
+    process = SandboxProcess(port, state)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/_sandbox/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert process.poll() is None, "the sandbox exited"
-                assert time.monotonic() < deadline, "the sandbox did not start"
-                time.sleep(0.1)
-        yield url
+        yield process.url
     finally:
-        process.terminate()
-        process.wait(10)
+        process.stop()
