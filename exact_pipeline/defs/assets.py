@@ -81,9 +81,12 @@ def build_sync_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
     ) -> dg.MaterializeResult:
         with engine_for(exact_sync) as engine:
             report = engine.sync_customers(window_of(context))
+        if report.stopped:
+            context.log.warning(report.stopped)
         return dg.MaterializeResult(
             metadata={
                 **metadata.counts("customers_", report.counts),
+                "stopped": report.stopped or "no",
                 "customers": metadata.table(report.rows),
                 **metadata.rows_note(report.rows),
             }

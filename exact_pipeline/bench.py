@@ -1,0 +1,151 @@
+"""`exact-pipeline bench`: the figures behind "fast" — seeding, reading, syncing, memory.
+
+Runs on an embedded Postgres (or `TEST_DATABASE_URL`'s server) and a sandbox child process,
+and prints what it measured; nothing is asserted here (the tests do that).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import click
+import psycopg
+
+from exact_pipeline.billing.read import read_documents
+from exact_pipeline.billing.seed import seed_billing
+from exact_pipeline.exact.client import ExactClient
+from exact_pipeline.exact.config import ExactConfig
+from exact_pipeline.mapping import load_mappings
+from exact_pipeline.postgres import EmbeddedPostgres, create_database
+from exact_pipeline.sandbox.process import SandboxProcess
+from exact_pipeline.sync.engine import SyncEngine
+from exact_pipeline.sync.reports import Window
+
+EXACT_CALLS_PER_MINUTE, EXACT_CALLS_PER_DAY = 60, 5_000
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    data = Path(tempfile.mkdtemp(prefix="exact-pipeline-bench-"))
+    server = EmbeddedPostgres(data)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def line(label: str, text: str) -> None:
+    click.echo(f"{label:<10}{text}")
+
+
+def bench_seed_and_read(admin_url: str, customers: int, months: int, today: date) -> None:
+    url = create_database(admin_url, "bench_billing", drop_existing=True)
+    report = seed_billing(url, customers=customers, months=months, today=today)
+    rate = report.invoices / report.total_seconds
+    line(
+        "seed",
+        f"{report.invoices:,} invoices, {report.credit_notes:,} credit notes, "
+        f"{report.lines:,} lines, {report.pdfs:,} PDFs in {report.total_seconds:.1f} s "
+        f"({rate:,.0f} invoices/s)",
+    )
+    zone = datetime.now().astimezone().tzinfo
+    start = datetime.combine(today.replace(day=1), datetime.min.time(), zone)
+    with psycopg.connect(url) as conn:
+        began = time.perf_counter()
+        documents = read_documents(conn, start - timedelta(days=31), start)
+        took = time.perf_counter() - began
+    line("read", f"one month: {len(documents):,} documents with lines and PDFs in {took:.2f} s")
+
+
+def bench_sync(admin_url: str, customers: int, today: date) -> None:
+    billing_url = create_database(admin_url, "bench_sync", drop_existing=True)
+    seed_billing(billing_url, customers=customers, months=1, today=today)
+    mappings = load_mappings(Path("mappings"))
+    sandbox = SandboxProcess()
+    try:
+        sandbox.admin("POST", "config", minutely_limit=1_000_000, daily_limit=1_000_000)
+        config = ExactConfig(
+            base_url=sandbox.url,
+            client_id="exact-pipeline-demo",
+            client_secret="sandbox-secret",
+            redirect_uri="http://127.0.0.1:8765/callback",
+            token_key="bench",
+        )
+        code = sandbox.admin(
+            "POST",
+            "oauth/code",
+            client_id=config.client_id,
+            redirect_uri=config.redirect_uri,
+            divisions=[e.division for e in mappings.settings.entities.values()],
+        )["code"]
+        zone = mappings.settings.zone
+        end = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone)
+        window = Window(end - timedelta(days=40), end)
+        with ExactClient(config, billing_url) as exact:
+            exact.connect(code)
+            sandbox.admin("DELETE", "requests")
+            engine_args = {"billing_url": billing_url, "state_url": billing_url}
+            with SyncEngine(**engine_args, mappings=mappings, exact=exact) as engine:
+                began = time.perf_counter()
+                engine.sync_customers(window)
+                report = engine.push_documents(window)
+                took = time.perf_counter() - began
+                pushed = report.counts["pushed"]
+                calls = sandbox.admin("GET", "requests")["by_endpoint"]
+                document_calls = sum(
+                    n for k, n in calls.items() if k.startswith("POST") and "Accounts" not in k
+                )
+                per_document = document_calls / max(pushed, 1)
+                line(
+                    "sync",
+                    f"{pushed:,} documents ({mappings.settings.invoice_push_mode}) in "
+                    f"{took:.1f} s wall without rate limits ({pushed / took:,.1f} documents/s), "
+                    f"{per_document:.2f} POSTs per document",
+                )
+                per_minute = EXACT_CALLS_PER_MINUTE / per_document
+                line(
+                    "",
+                    f"at Exact's limits: {per_minute:.0f} documents/minute per division, "
+                    f"{per_minute * 60:,.0f}/hour, {EXACT_CALLS_PER_DAY / per_document:,.0f}/day",
+                )
+                sandbox.admin("DELETE", "requests")
+                began = time.perf_counter()
+                engine.push_documents(window)
+                again = time.perf_counter() - began
+                posts = sum(
+                    n
+                    for k, n in sandbox.admin("GET", "requests")["by_endpoint"].items()
+                    if k.startswith("POST")
+                )
+                line("re-run", f"{posts} POSTs, {again:.1f} s")
+    finally:
+        sandbox.stop()
+
+
+@click.command()
+@click.option("--customers", default=8_500, show_default=True, help="≈100k invoices a year")
+@click.option("--months", default=12, show_default=True)
+@click.option("--sync-customers", default=300, show_default=True)
+def bench(customers: int, months: int, sync_customers: int) -> None:
+    """Measure seeding, reading, syncing and memory; print the figures."""
+    today = date.today()
+    with postgres_server() as admin_url:
+        bench_seed_and_read(admin_url, customers, months, today)
+        bench_sync(admin_url, sync_customers, today)
+    line("memory", f"peak RSS {peak_rss_mb():,.0f} MB")
