@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
