@@ -117,7 +117,9 @@ def receipt_accounts(
     division = master_data.division
     journal = master_data.journals.get(entity.bank_journal or "")
     if journal is None or journal.Type not in RECEIPT_JOURNAL_TYPES:
-        what = "does not exist" if journal is None else f"is not a bank journal (type {journal.Type})"
+        what = (
+            "does not exist" if journal is None else f"is not a bank journal (type {journal.Type})"
+        )
         return Cause(
             reason=f"bank journal {entity.bank_journal!r} of entity {entity_id} {what} in "
             f"division {division}",
@@ -125,9 +127,8 @@ def receipt_accounts(
             "journal of the division",
         )
     sales = master_data.journals.get(entity.sales_journal)
-    gl = next(
-        (g for g in master_data.gl_accounts.values() if sales and g.ID == sales.GLAccount), None
-    )
+    debtors = sales.GLAccount if sales else None
+    gl = next((g for g in master_data.gl_accounts.values() if debtors and debtors == g.ID), None)
     if gl is None or gl.ID is None or gl.Type != RECEIVABLES_GL_TYPE:
         return Cause(
             reason=f"sales journal {entity.sales_journal!r} of division {division} has no "
@@ -196,7 +197,9 @@ class OpenItems:
         return sum((r.AmountFC or Decimal(0) for r in self.rows if r.IsFullyPaid), Decimal(0))
 
 
-def open_items(exact: ExactClient, division: int, entry_ids: Sequence[UUID]) -> dict[UUID, OpenItems]:
+def open_items(
+    exact: ExactClient, division: int, entry_ids: Sequence[UUID]
+) -> dict[UUID, OpenItems]:
     """The receivable rows of the documents with these Exact entry/invoice ids, read
     `ITEMS_PER_CALL` documents a call. A document Exact holds no item for is absent."""
     found: dict[UUID, list[Receivable]] = {}

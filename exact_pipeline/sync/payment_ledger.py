@@ -32,8 +32,9 @@ WAITING = "waiting"  # its document is not in Exact yet: every run looks again, 
 BLOCKED = "blocked"  # cannot go as it is (reason); retried after `retry_after`, or every run
 FAILED = "failed"  # Exact failed or the answer was lost: the next run looks it up first
 PUSHED = "pushed"  # a bank entry in Exact carries it
-WITHDRAWN = "withdrawn"  # deleted from billing before it reached Exact
+ACCEPTED = "accepted_in_exact"  # a person confirmed Exact holds it already (registered there)
 PENDING = (WAITING, BLOCKED, FAILED)
+DONE = (PUSHED, ACCEPTED)
 # States of a payment read from Exact.
 IMPORTED = "imported"  # written into billing
 REPORTED = "reported"  # not written: `reason` says why and what to do
@@ -51,8 +52,8 @@ CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.ledger_payments (
     document_number   text,
     document_type     text,
     division          integer,
-    amount            bigint NOT NULL,
-    currency          text NOT NULL,
+    amount            bigint,
+    currency          text,
     paid_at           timestamptz,
     state             text NOT NULL,
     reason            text,
@@ -85,8 +86,10 @@ class PaymentRow:
     document_number: str | None
     document_type: str | None
     division: int | None
-    amount: int  # minor units, positive: a receipt for an invoice, a refund for a credit note
-    currency: str
+    # Minor units, positive: a receipt on an invoice, a refund on a credit note. None only for
+    # an Exact payment that could not be read as whole cents (its reason says so).
+    amount: int | None
+    currency: str | None
     paid_at: datetime | None
     state: str
     reason: str | None
@@ -151,14 +154,16 @@ def of_documents(conn: Connection, document_ids: Sequence[str]) -> list[PaymentR
 def own_bank_entries(conn: Connection, entry_ids: Iterable[UUID]) -> set[UUID]:
     """Those of `entry_ids` that are bank entries this pipeline created."""
     found = conn.execute(
-        sql.SQL("SELECT bank_entry_id FROM {} WHERE bank_entry_id = ANY(%s)").format(TABLE),
-        [list(entry_ids)],
+        sql.SQL(
+            "SELECT bank_entry_id FROM {} WHERE direction = %s AND bank_entry_id = ANY(%s)"
+        ).format(TABLE),
+        [PUSH, list(entry_ids)],
     )
     return {entry_id for (entry_id,) in found}
 
 
 def save(conn: Connection, key: str, **values: Any) -> None:
-    """Insert the row (every NOT NULL column given), or overwrite those columns of the existing
+    """Insert the row (direction and state given), or overwrite those columns of the existing
     one (bumping `updated_at`)."""
     columns = ["key", *values]
     assignments = [

@@ -1,0 +1,123 @@
+"""`PaymentSync`: what Dagster (or a CLI, or a test) calls to keep payments in step, in the mode
+settings.yaml's `payment_sync` chooses:
+
+- `none`: nothing crosses; every method returns at once and makes no API call;
+- `billing_to_exact`: `push_payments(window)` turns billing's payments (paid in the window, plus
+  earlier ones still waiting) into receipts in Exact's bank journal (`payment_push`);
+- `exact_to_billing`: `import_payments()` writes the payments registered in Exact since the
+  last import into billing (`payment_import`).
+Each method acts only in its own mode, so a caller may call both. `differences(window)` compares
+"is it paid?" on both sides in either active mode (`payment_differences`).
+
+A payment is never recorded twice, also across a switch of mode: a billing payment that came
+from Exact (source `exact_online`) is never pushed, and a receipt this pipeline pushed is never
+imported (the payments ledger knows its bank entry). Idempotency in Exact: each receipt's line
+carries `billing payment <id>` as its Description, looked up before any re-post.
+
+    with PaymentSync(billing_url=…, state_url=…, mappings=…, exact=exact) as payments:
+        payments.push_payments(window)
+        payments.import_payments()
+        payments.differences(window)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from exact_pipeline.exact import ExactClient
+from exact_pipeline.mapping import Mappings
+from exact_pipeline.sync import ledger, payment_ledger
+from exact_pipeline.sync.payment_differences import differences
+from exact_pipeline.sync.payment_import import PaymentImporter
+from exact_pipeline.sync.payment_ledger import PaymentRow
+from exact_pipeline.sync.payment_push import PaymentPusher
+from exact_pipeline.sync.payment_report import OUTCOMES, PaymentReport
+from exact_pipeline.sync.reports import Window
+
+__all__ = ["OUTCOMES", "PaymentReport", "PaymentSync", "Window"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PaymentSync:
+    def __init__(
+        self,
+        *,
+        billing_url: str,
+        state_url: str,
+        mappings: Mappings,
+        exact: ExactClient,
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.billing_url = billing_url
+        self.mappings = mappings
+        self.exact = exact
+        self.mode = mappings.settings.payment_sync
+        self._now = now
+        self._state = psycopg.connect(state_url, autocommit=True)
+        ledger.ensure_schema(self._state)
+        payment_ledger.ensure_schema(self._state)
+
+    def __enter__(self) -> PaymentSync:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._state.close()
+
+    def push_payments(self, window: Window) -> PaymentReport:
+        """billing_to_exact: billing's payments paid in `window` (and earlier ones still
+        pending) become receipts in Exact. Other modes: an empty report, no call."""
+        if self.mode != payment_ledger.PUSH:
+            return PaymentReport(self.mode)
+        pusher = PaymentPusher(self._state, self.billing_url, self.exact, self.mappings, self._now)
+        return pusher.push(window)
+
+    def import_payments(self) -> PaymentReport:
+        """exact_to_billing: payments registered in Exact since the last import are written into
+        billing. Other modes: an empty report, no call."""
+        if self.mode != payment_ledger.IMPORT:
+            return PaymentReport(self.mode)
+        importer = PaymentImporter(
+            self._state, self.billing_url, self.exact, self.mappings, self._now
+        )
+        return importer.run()
+
+    def differences(self, window: Window) -> list[dict[str, Any]]:
+        """Documents issued in `window`, in Exact, whose paid amount differs between billing and
+        Exact: number, billing_paid, exact_paid, exact_outstanding, difference (billing minus
+        Exact), explanation. Mode none: an empty list, no call."""
+        if self.mode == "none":
+            return []
+        return differences(self._state, self.billing_url, self.exact, self.mappings, window)
+
+    def pending(self) -> list[PaymentRow]:
+        """Pushes that have not reached Exact (waiting, blocked, failed), each with its reason."""
+        return payment_ledger.pending_pushes(self._state)
+
+    def accept(self, payment_id: str) -> PaymentRow:
+        """A person confirmed that Exact already holds a blocked payment (registered there by
+        hand): it counts as done and is never pushed. Only blocked pushes can be accepted."""
+        key = payment_ledger.push_key(payment_id)
+        row = payment_ledger.row(self._state, key)
+        if row is None or row.state != payment_ledger.BLOCKED:
+            raise ValueError(f"payment {payment_id} is not blocked (nothing to accept)")
+        payment_ledger.update(
+            self._state,
+            key,
+            state=payment_ledger.ACCEPTED,
+            reason=f"accepted as already in Exact (was blocked: {row.reason})",
+            retry_after=None,
+            done_at=self._now(),
+        )
+        accepted = payment_ledger.row(self._state, key)
+        assert accepted is not None
+        return accepted
