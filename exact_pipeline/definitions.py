@@ -6,8 +6,8 @@ bad table stops the code location from loading with the table's own error messag
 
 import dagster as dg
 
-from exact_pipeline.defs.assets import build_sync_assets, mapping_tables
-from exact_pipeline.defs.automation import build_automation, build_jobs
+from exact_pipeline.defs.assets import build_sync_assets, mapping_tables, payments_from_exact
+from exact_pipeline.defs.automation import build_automation, build_import_job, build_jobs
 from exact_pipeline.defs.partitions import daily_partitions
 from exact_pipeline.defs.resources import ExactSync, exact_sync_from_env
 from exact_pipeline.mapping import Mappings, load_mappings
@@ -17,10 +17,11 @@ from exact_pipeline.settings import MappingsLocation
 def build_definitions(mappings: Mappings, exact_sync: ExactSync) -> dg.Definitions:
     partitions = daily_partitions(mappings)
     sync_job, validate_job = build_jobs(partitions)
-    schedules, sensors = build_automation(mappings, partitions, sync_job, validate_job)
+    import_job = build_import_job()
+    schedules, sensors = build_automation(mappings, partitions, sync_job, validate_job, import_job)
     return dg.Definitions(
-        assets=[mapping_tables, *build_sync_assets(partitions)],
-        jobs=[sync_job, validate_job],
+        assets=[mapping_tables, *build_sync_assets(partitions), payments_from_exact],
+        jobs=[sync_job, validate_job, import_job],
         schedules=schedules,
         sensors=sensors,
         resources={"exact_sync": exact_sync},

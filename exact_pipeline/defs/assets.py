@@ -11,6 +11,7 @@ from exact_pipeline.defs.partitions import window_of
 from exact_pipeline.defs.resources import ExactSync
 from exact_pipeline.exact.errors import ReauthorizationRequired
 from exact_pipeline.sync.engine import SyncEngine
+from exact_pipeline.sync.payments import PaymentReport, PaymentSync
 from exact_pipeline.sync.reports import document_row
 
 # Every asset that calls Exact takes a slot in this pool (limit 1 in dagster.yaml): Exact's
@@ -146,7 +147,84 @@ def build_sync_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
             check_results=[blocked_check("all_documents_synced", open_problems, report.stopped)],
         )
 
-    return [exact_customers, exact_document_payloads, exact_documents]
+    @dg.asset(
+        **common,
+        deps=[exact_documents],
+        kinds={"exactonline"},
+        check_specs=[dg.AssetCheckSpec("paid_amounts_agree", asset="exact_payments")],
+        description="payment_sync billing_to_exact: the window's billing payments (by payment "
+        "date, plus earlier ones still waiting) as receipts in Exact, matched to the open "
+        "receivable. The check compares what billing and Exact say is paid.",
+    )
+    def exact_payments(
+        context: dg.AssetExecutionContext, exact_sync: ExactSync
+    ) -> dg.MaterializeResult:
+        window = window_of(context)
+        with payments_for(exact_sync) as payments:
+            report = payments.push_payments(window)
+            differences = payments.differences(window)
+        return payment_result(context, report, differences)
+
+    return [exact_customers, exact_document_payloads, exact_documents, exact_payments]
+
+
+@dg.asset(
+    group_name="payments",
+    pool=EXACT_POOL,
+    deps=[mapping_tables],
+    kinds={"exactonline", "postgres"},
+    description="payment_sync exact_to_billing: payments registered in Exact on our documents, "
+    "read incrementally (sync endpoint) and written into billing's payments table; the invoice "
+    "status follows. Runs every hour.",
+)
+def payments_from_exact(
+    context: dg.AssetExecutionContext, exact_sync: ExactSync
+) -> dg.MaterializeResult:
+    with payments_for(exact_sync) as payments:
+        report = payments.import_payments()
+    return payment_result(context, report, None)
+
+
+@contextmanager
+def payments_for(exact_sync: ExactSync) -> Iterator[PaymentSync]:
+    try:
+        with exact_sync.payments() as payments:
+            yield payments
+    except ReauthorizationRequired as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+
+def payment_result(
+    context: dg.AssetExecutionContext,
+    report: PaymentReport,
+    differences: list[dict[str, object]] | None,
+) -> dg.MaterializeResult:
+    if report.stopped:
+        context.log.warning(report.stopped)
+    checks = []
+    if differences is not None:
+        checks.append(
+            dg.AssetCheckResult(
+                check_name="paid_amounts_agree",
+                passed=not differences,
+                severity=WARN,
+                description=f"{len(differences)} document(s) paid differently in billing and Exact"
+                if differences
+                else None,
+                metadata={"differences": metadata.table(differences), "count": len(differences)},
+            )
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "payment_sync": report.mode,
+            **metadata.counts("payments_", report.counts),
+            **{f"amount_{currency}": amount for currency, amount in report.amounts.items()},
+            "stopped": report.stopped or "no",
+            "payments": metadata.table(report.rows),
+            **metadata.rows_note(report.rows),
+        },
+        check_results=checks,
+    )
 
 
 def blocked_check(

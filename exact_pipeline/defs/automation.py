@@ -43,11 +43,21 @@ def build_jobs(
     return sync, validate
 
 
+def build_import_job() -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        "import_payments",
+        selection=dg.AssetSelection.assets("payments_from_exact"),
+        description="Bring payments registered in Exact into billing (payment_sync "
+        "exact_to_billing).",
+    )
+
+
 def build_automation(
     mappings: Mappings,
     partitions: dg.TimeWindowPartitionsDefinition,
     sync_job: dg.UnresolvedAssetJobDefinition,
     validate_job: dg.UnresolvedAssetJobDefinition,
+    import_job: dg.UnresolvedAssetJobDefinition,
 ) -> tuple[list[dg.ScheduleDefinition], list[dg.SensorDefinition]]:
     zone = mappings.settings.zone
     documents_key = dg.AssetKey("exact_documents")
@@ -149,4 +159,13 @@ def build_automation(
             cursor=fingerprint,
         )
 
-    return [hourly_sync], [billing_changes, mapping_changes]
+    hourly_import = dg.ScheduleDefinition(
+        name="hourly_payment_import",
+        job=import_job,
+        cron_schedule="35 * * * *",
+        execution_timezone=mappings.settings.timezone,
+        default_status=RUNNING,
+        description="Every hour: payments registered in Exact into billing "
+        "(does nothing unless payment_sync is exact_to_billing).",
+    )
+    return [hourly_sync, hourly_import], [billing_changes, mapping_changes]

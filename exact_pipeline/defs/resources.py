@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import dagster as dg
 from pydantic import SecretStr
@@ -16,6 +17,9 @@ from exact_pipeline.exact.client import ExactClient
 from exact_pipeline.mapping import Mappings, load_mappings
 from exact_pipeline.settings import EnvSettings
 from exact_pipeline.sync.engine import SyncEngine
+from exact_pipeline.sync.payments import PaymentSync
+
+T = TypeVar("T", SyncEngine, PaymentSync)
 
 
 class ExactSync(dg.ConfigurableResource):
@@ -37,18 +41,30 @@ class ExactSync(dg.ConfigurableResource):
 
     @contextmanager
     def engine(self) -> Iterator[SyncEngine]:
-        """A sync engine with one Exact client for the step (one master-data pass per division)."""
+        """The document sync engine, with one Exact client for the step (one master-data pass
+        per division)."""
+        with self._connected(SyncEngine) as engine:
+            yield engine
+
+    @contextmanager
+    def payments(self) -> Iterator[PaymentSync]:
+        """The payment sync (`payment_sync` decides what it does), with its own Exact client."""
+        with self._connected(PaymentSync) as payments:
+            yield payments
+
+    @contextmanager
+    def _connected(self, kind: type[T]) -> Iterator[T]:
         settings = self.settings()
         with (
             ExactClient.from_settings(settings) as exact,
-            SyncEngine(
+            kind(
                 billing_url=settings.billing_database_url,
                 state_url=settings.state_url,
                 mappings=load_mappings(settings.exact_mappings_dir),
                 exact=exact,
-            ) as engine,
+            ) as sync,
         ):
-            yield engine
+            yield sync
 
 
 def exact_sync_from_env() -> ExactSync:
