@@ -2,8 +2,9 @@
 entries posted through the Exact API with our own client, matched to open items of documents the
 pipeline pushed. With `payment_sync: exact_to_billing` the next import brings them into billing.
 
-Deterministic for a seed and the open items at hand: about a third of the picked invoices are
-paid in part (half, rounded down to the cent), the rest in full. Only invoices without any
+Deterministic for a seed and the open items at hand: the seed picks the invoices, and every
+third of them (the 2nd, 5th, …) is paid in part (half, rounded down to the cent), the rest in
+full. Only invoices without any
 payment yet are picked, so no invoice gets two demo payments; each receipt's reference names the
 open item it pays (`demo payment <item id>`), which also finds it again after a lost answer.
 """
@@ -28,7 +29,7 @@ from exact_pipeline.sync.payment_exact import (
     receipt_lookup,
 )
 
-PARTIAL_SHARE = 1 / 3  # of the picked invoices, paid in part
+PARTIAL_EVERY = 3  # every third picked invoice (the 2nd, 5th, …) is paid in part
 
 
 def demo_reference(item: Receivable) -> str:
@@ -58,18 +59,19 @@ def register_demo_payments(
     for entity_id, entity in sorted(mappings.settings.entities.items()):
         items = exact.list(entity.division, BULK_RECEIVABLES, filter="IsFullyPaid eq false")
         open_items += [(entity_id, entity, item) for item in items if _payable(item)]
-    open_items.sort(key=lambda picked: str(picked[2].ID))  # the seed alone decides the pick
+    open_items.sort(key=lambda picked: str(picked[2].ID))  # a fixed order: the seed decides
     settings_file = str(mappings.folder / "settings.yaml")
     today = exact_day(datetime.now(mappings.settings.zone), mappings.settings.zone)
     paid = []
-    for entity_id, entity, item in rng.sample(open_items, min(count, len(open_items))):
+    picked = rng.sample(open_items, min(count, len(open_items)))
+    for index, (entity_id, entity, item) in enumerate(picked):
         assert item.AmountFC is not None and item.Account is not None
         accounts = receipt_accounts(
             exact.master_data(entity.division), entity_id, entity, settings_file
         )
         if isinstance(accounts, Cause):
             raise ValueError(str(accounts))
-        partial = rng.random() < PARTIAL_SHARE
+        partial = index % PARTIAL_EVERY == 1
         amount = (item.AmountFC / 2).quantize(CENT, ROUND_DOWN) if partial else item.AmountFC
         receipt = Receipt(
             reference=demo_reference(item),

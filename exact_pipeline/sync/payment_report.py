@@ -31,7 +31,9 @@ class PaymentReport:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     amounts: dict[str, str] = field(default_factory=dict)  # per currency, this run's money
     stopped: str | None = None  # why some payments were left, in plain words
-    _moved: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list), repr=False)
+
+    def __post_init__(self) -> None:
+        self._moved: dict[str, list[int]] = defaultdict(list)  # minor units; not a field
 
     def add(self, outcome: str, row: dict[str, Any]) -> None:
         self.counts[outcome] += 1
