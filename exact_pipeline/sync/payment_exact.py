@@ -185,6 +185,10 @@ class OpenItems:
         return next((r.InvoiceNumber or r.EntryNumber for r in self.rows), None)
 
     @property
+    def currency(self) -> str | None:
+        return next((r.Currency for r in self.rows if r.Currency), None)
+
+    @property
     def account(self) -> UUID | None:
         return next((r.Account for r in self.rows if r.Account), None)
 

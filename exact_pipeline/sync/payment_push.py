@@ -242,6 +242,13 @@ class PaymentPusher:
             except STOPS_THE_DIVISION as stop:
                 stops.stop(document.division, stop)
                 return "not_reached"
+            except STOPS_THE_RUN:
+                raise
+            except Exception as failure:  # one bad payment never stops the others
+                # `in_flight` stays as it was: set once a POST may have reached Exact.
+                reason = plain_failure(failure, "creating the receipt")
+                self._save(payment, document, payment_ledger.FAILED, reason)
+                return "failed"
 
     def _accounts(self, division: int, entity_id: str) -> ReceiptAccounts | Cause:
         entity = self._mappings.entity(entity_id)
@@ -279,6 +286,14 @@ class PaymentPusher:
             )
             self._save(payment, document, payment_ledger.WAITING, reason)
             return "waiting"
+        if items.currency not in (None, payment.currency):
+            reason = (
+                f"the payment is in {payment.currency}, {kind(payment.document_type)} "
+                f"{payment.invoice_number} in Exact in {items.currency}: Exact cannot match "
+                "it; correct the payment's currency in billing"
+            )
+            self._save(payment, document, payment_ledger.BLOCKED, reason)
+            return "blocked"
         assert document.entry_id is not None
         amount = to_exact(signed)
         open_now = left.get(document.entry_id, Decimal(0))
@@ -329,12 +344,6 @@ class PaymentPusher:
         except STOPS_THE_DIVISION as stop:  # turned away unprocessed: nothing was created
             self._save(payment, document, payment_ledger.FAILED, str(stop), in_flight=False)
             raise
-        except STOPS_THE_RUN:
-            raise
-        except Exception as failure:  # the outcome may be unknown: keep it in flight
-            reason = plain_failure(failure, "creating the receipt")
-            self._save(payment, document, payment_ledger.FAILED, reason)
-            return "failed"
         self._pushed(payment, document, created, items, report)
         left[document.entry_id] = open_now - amount
         return "pushed"

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from exact_pipeline.exact import ExactClient
+from exact_pipeline.exact import ExactClient, ExactConfig
 from exact_pipeline.sync import payment_ledger
-from exact_pipeline_tests.exact.conftest import NL, SandboxAdmin
+from exact_pipeline_tests.exact.conftest import FAST_RETRY, NL, SandboxAdmin
 from exact_pipeline_tests.payments.conftest import (
     BANK_POST,
     SEAT,
@@ -187,3 +187,35 @@ def test_a_lost_answer_is_looked_up_by_the_next_run_not_posted_again(
     assert second.counts["pushed"] == 1 and admin.count(BANK_POST) == 0
     assert [d for d in bank_lines(admin) if payment in d] == [f"billing payment {payment}"]
     assert outstanding(admin, NL, "INV-1") == 0
+
+
+def test_the_daily_budget_stops_the_division_and_the_next_day_goes_on(
+    billing: Billing,
+    payments: Payments,
+    make_engine: EngineFactory,
+    make_payments: PaymentsFactory,
+    admin: SandboxAdmin,
+    config: ExactConfig,
+    state_url: str,
+) -> None:
+    customer = billing.customer("cus_known_01", "Bakkerij De Gouden Korenaar B.V.")
+    invoices = [billing.document(f"INV-{n}", customer, [TEAM]) for n in (1, 2, 3)]
+    sync_documents(make_engine)  # the run's client has read the master data already
+    ids = [payments.pay(invoice, 11979) for invoice in invoices]
+    used = admin.http.get("/_sandbox/limits").json()["usage"][str(NL)]["daily_used"]
+    admin.configure(daily_limit=used + 2)  # the open items and one receipt
+
+    report = make_payments().push_payments(paid_window())
+
+    assert (report.counts["pushed"], report.counts["not_reached"]) == (1, 2), report.rows
+    assert report.stopped is not None and report.stopped.startswith(
+        f"Exact's daily API budget for division {NL} is spent; 2 payments stay waiting and go "
+        "through after "
+    )
+    admin.advance(86_400)  # the next day: a fresh budget, and a new run with a new client
+    with ExactClient(config, state_url, retry=FAST_RETRY) as tomorrow:
+        rest = make_payments(exact=tomorrow).push_payments(paid_window())
+    assert (rest.counts["pushed"], rest.counts["already_done"]) == (2, 1), rest.rows
+    lines = bank_lines(admin)
+    assert all(f"billing payment {payment}" in lines for payment in ids)
+    assert admin.count(BANK_POST) == 3
