@@ -73,8 +73,17 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float) -> None:
     raise click.ClickException(f"{what} did not come up within {timeout:.0f} s")
 
 
+def default_signals() -> None:
+    """In the child: a launcher started in the background inherits SIGINT/SIGTERM ignored, and
+    a child that keeps them ignored could not be stopped gracefully."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def start_child(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, cwd=REPO, env=env, start_new_session=True)
+    return subprocess.Popen(
+        args, cwd=REPO, env=env, start_new_session=True, preexec_fn=default_signals
+    )
 
 
 def stop_child(proc: subprocess.Popen[bytes], sig: int, timeout: float) -> None:
