@@ -81,6 +81,8 @@ Behaviour worth knowing (details in the tests, `exact_pipeline_tests/sandbox/`)
 - A bank-entry line settles an open receivable when Account, OurRef (invoice/entry number)
   and a receivables GL (Type 20) agree and the amount is at most what is open: equal →
   paid; less → the item splits into a paid row (EntryID = the bank entry) and an open rest.
+  Deleting the bank entry undoes it: the paid row rejoins its open rest (and is deleted, so
+  sync/Deleted reports it), or an item it paid in full is open again.
 - Sync endpoints need `$filter=Timestamp gt N` and `$select`; bulk endpoints need `$select`
   and, like crm/Accounts and logistics/Items, a filter on one of the listed fields.
 - Counted per division; current/Me and the token endpoint are not. Requests are read in full

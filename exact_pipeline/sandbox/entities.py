@@ -556,10 +556,11 @@ BANK_ENTRIES = EntitySet(
         int32("Status", read_only=True),
         guid("BankStatementDocument", ref=DOCUMENT),
     ),
-    methods=GET_POST,
+    methods=frozenset({"GET", "POST", "DELETE"}),
     lines=Lines("BankEntryLines", BANK_ENTRY_LINES.path, "EntryID"),
     on_create=rules.bank_entry_amounts,
     after_create=rules.bank_entry_booked,
+    on_delete=rules.bank_entry_removed,
 )
 
 TRANSACTION_LINES = EntitySet(

@@ -436,6 +436,38 @@ def _settle(ctx: Ctx, entry: Record, line: Record) -> None:
             return
 
 
+def bank_entry_removed(ctx: Ctx, entry: Record) -> None:
+    """Deleting a bank entry undoes what its lines settled: a split-off paid part joins its
+    item's open rest again (the part is deleted: a tombstone in sync/Deleted), an item it paid
+    in full is open again; its ledger lines go."""
+    for item in [r for r in ctx.rows(RECEIVABLES) if r["EntryID"] == entry["EntryID"]]:
+        rest = next(
+            (
+                r
+                for r in ctx.rows(RECEIVABLES)
+                if r["TransactionEntryID"] == item["TransactionEntryID"]
+                and r["Account"] == item["Account"]
+                and not r["IsFullyPaid"]
+            ),
+            None,
+        )
+        if rest is not None:
+            amount = rest["AmountDC"] + item["AmountDC"]
+            rest.update(AmountDC=amount, AmountFC=amount)
+            ctx.touch(rest)
+            ctx.remove(RECEIVABLES, item)
+        else:
+            item.update(
+                IsFullyPaid=False,
+                Status=OPEN,
+                LastPaymentDate=None,
+                EntryID=item["TransactionEntryID"],
+            )
+            ctx.touch(item)
+    for line in [r for r in ctx.rows(TRANSACTION_LINES) if r["EntryID"] == entry["EntryID"]]:
+        ctx.remove(TRANSACTION_LINES, line)
+
+
 def transaction_removed(ctx: Ctx, entry: Record) -> None:
     """Deleting a sales entry removes its open item and ledger lines, unless paid against."""
     items = [r for r in ctx.rows(RECEIVABLES) if r["TransactionEntryID"] == entry["EntryID"]]

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import psycopg
 
@@ -58,6 +59,11 @@ from exact_pipeline.sync.payment_report import PaymentReport
 from exact_pipeline.sync.stops import Stops
 
 METHOD = "exact_online"  # payments.method of a payment registered in Exact
+
+
+def billing_payment_id(item_id: UUID) -> str:
+    """billing's `payments.id` of the payment read from Exact's settled item `item_id`."""
+    return f"exact_{item_id}"
 
 
 class PaymentImporter:
@@ -208,7 +214,7 @@ class PaymentImporter:
             return "reported", f"Exact's payment on {name}: {odd}; record it in billing by hand"
         zone = self._mappings.settings.zone
         payment = ExactPayment(
-            id=f"exact_{term.ID}",
+            id=billing_payment_id(term.ID),
             external_id=str(term.ID),
             invoice_id=document.id,
             amount=amount,
@@ -249,7 +255,7 @@ class PaymentImporter:
             self._state,
             key,
             direction=payment_ledger.IMPORT,
-            payment_id=f"exact_{term.ID}" if state == IMPORTED else None,
+            payment_id=billing_payment_id(term.ID) if state in (IMPORTED, REVERSED) else None,
             exact_item_id=term.ID,
             document_id=document.id if document else (known.document_id if known else None),
             document_number=number,
