@@ -102,7 +102,7 @@ def _explain(more_in_billing: int, crossings: list[PaymentRow], mode: str, no_it
     if more_in_billing > 0 and pending:
         return f"{len(pending)} billing payment(s) not in Exact yet: {pending[0].reason}"
     if reported:
-        return f"a payment from Exact was not written into billing: {reported[0].reason}"
+        return reported[0].reason or ""
     if more_in_billing > 0:
         return {
             "billing_to_exact": "billing records payments not pushed yet: the payment push "

@@ -24,7 +24,13 @@ from zoneinfo import ZoneInfo
 
 from exact_pipeline.exact import ExactClient, LookupKey, MasterData, eq
 from exact_pipeline.exact.endpoints import BANK_ENTRY_LINES, RECEIVABLES, Endpoint
-from exact_pipeline.exact.models import BankEntry, BankEntryLine, Receivable
+from exact_pipeline.exact.models import (
+    BankEntry,
+    BankEntryLine,
+    ExactDateTime,
+    ExactModel,
+    Receivable,
+)
 from exact_pipeline.mapping import Cause, EntityMapping
 
 CENT = Decimal("0.01")
@@ -44,6 +50,19 @@ class PaymentTerm(Receivable):
 
 # The incremental twin of Receivables; LineType tells receivables from payables.
 PAYMENT_TERMS = Endpoint("sync/Cashflow/PaymentTerms", PaymentTerm, "ID")
+
+
+class Deletion(ExactModel):
+    """A row of `sync/Deleted`: a record removed from Exact, by key and entity type."""
+
+    ID: UUID | None = None
+    EntityKey: UUID | None = None
+    EntityType: int | None = None  # 10: PaymentTerms (a receivable row)
+    DeletedDate: ExactDateTime = None
+
+
+DELETIONS = Endpoint("sync/Deleted", Deletion, "ID")
+PAYMENT_TERM_DELETED = 10  # sync/Deleted EntityType of a receivable row
 
 
 # --- amounts and dates --------------------------------------------------------------------

@@ -17,8 +17,10 @@ payment (billing's `external_id`). Per settled row:
   follows (`billing.payment_writes`); a payment in the wrong direction or currency, or one
   that would pay the document past its total (the same money recorded on both sides), is
   reported instead.
-An item imported earlier that Exact shows open again (a payment undone in Exact) is reported:
-billing keeps the payment until a person removes it.
+A payment imported earlier that Exact undoes (its bank entry deleted: the item is open again, or
+the split-off part is deleted, which `sync/Deleted` reports) is reported: billing keeps the
+payment until a person removes it. Each import costs two calls per division when nothing
+changed (PaymentTerms and Deleted), one more per 1000 changed rows.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from exact_pipeline.sync import ledger, payment_ledger
 from exact_pipeline.sync.errors import STOPS_THE_DIVISION, STOPS_THE_RUN, plain_failure
 from exact_pipeline.sync.ledger import LedgerRow
 from exact_pipeline.sync.payment_exact import (
+    DELETIONS,
+    PAYMENT_TERM_DELETED,
     PAYMENT_TERMS,
     RECEIPT_LINE_TYPE,
     PaymentTerm,
@@ -91,6 +95,9 @@ class PaymentImporter:
                 try:
                     for term in self._exact.sync(division, PAYMENT_TERMS):
                         self._one(billing, division, term, report)
+                    for deletion in self._exact.sync(division, DELETIONS):
+                        if deletion.EntityType == PAYMENT_TERM_DELETED and deletion.EntityKey:
+                            self._undone(import_key(deletion.EntityKey), report)
                 except STOPS_THE_DIVISION as stop:
                     stops.stop(division, stop)
                 except STOPS_THE_RUN:
@@ -109,13 +116,7 @@ class PaymentImporter:
         key = import_key(term.ID)
         known = payment_ledger.row(self._state, key)
         if not term.IsFullyPaid:  # an open item (or the open rest of one)
-            if known is not None and known.state == IMPORTED:
-                reason = (
-                    f"Exact shows this payment on {known.document_number} as no longer settled "
-                    "(undone in Exact?): billing keeps it; remove it there if it is wrong"
-                )
-                self._save(key, term, division, known.document_number, REVERSED, reason, known)
-                report.add("reported", self._row(term, division, known.document_number, reason))
+            self._undone(key, report)
             return
         if known is not None and known.state == IMPORTED:
             report.add("already_done", self._row(term, division, known.document_number))
@@ -140,6 +141,36 @@ class PaymentImporter:
         if outcome == "imported":
             amount = to_minor(term.AmountFC or Decimal(0))
             report.moved(term.Currency or document.currency, amount)
+
+    def _undone(self, key: str, report: PaymentReport) -> None:
+        """An imported payment that Exact shows open again, or deleted: undone in Exact.
+        Reported (billing keeps its copy: a person decides); anything else is not ours."""
+        known = payment_ledger.row(self._state, key)
+        if known is None or known.state != IMPORTED:
+            return
+        amount = money_text([known.amount or 0])
+        reason = (
+            f"Exact no longer shows the payment of {amount} on {known.document_number} as "
+            f"settled (undone in Exact): billing keeps its copy ({known.payment_id}); remove "
+            "it there if the payment was really undone"
+        )
+        payment_ledger.update(self._state, key, state=REVERSED, reason=reason)
+        report.add(
+            "reported",
+            {
+                "exact_id": str(known.exact_item_id),
+                "document": known.document_number,
+                "division": known.division,
+                "amount": amount,
+                "currency": known.currency,
+                "paid_on": (
+                    known.paid_at.astimezone(self._mappings.settings.zone).date().isoformat()
+                    if known.paid_at
+                    else None
+                ),
+                "reason": reason,
+            },
+        )
 
     def _settled_by_lost_push(
         self, division: int, term: PaymentTerm, document: PayableDocument
@@ -244,7 +275,6 @@ class PaymentImporter:
         number: str | None,
         state: str,
         reason: str | None,
-        known: payment_ledger.PaymentRow | None = None,
         document: PayableDocument | None = None,
     ) -> None:
         try:
@@ -255,11 +285,11 @@ class PaymentImporter:
             self._state,
             key,
             direction=payment_ledger.IMPORT,
-            payment_id=billing_payment_id(term.ID) if state in (IMPORTED, REVERSED) else None,
+            payment_id=billing_payment_id(term.ID) if state == IMPORTED else None,
             exact_item_id=term.ID,
-            document_id=document.id if document else (known.document_id if known else None),
+            document_id=document.id if document else None,
             document_number=number,
-            document_type=document.type if document else (known.document_type if known else None),
+            document_type=document.type if document else None,
             division=division,
             amount=amount,
             currency=term.Currency or (document.currency if document else None),

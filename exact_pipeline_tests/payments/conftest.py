@@ -10,6 +10,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 
@@ -17,7 +18,9 @@ from exact_pipeline.billing.models import BillingDocument
 from exact_pipeline.exact import ExactClient, LookupKey, eq
 from exact_pipeline.exact.endpoints import BANK_ENTRIES, BANK_ENTRY_LINES
 from exact_pipeline.sync.payments import PaymentSync
-from exact_pipeline_tests.exact.conftest import SandboxAdmin
+from exact_pipeline_tests.conftest import SandboxProcess
+from exact_pipeline_tests.exact.conftest import NL, SandboxAdmin
+from exact_pipeline_tests.sandbox.helpers import ExactClient as SandboxClient
 from exact_pipeline_tests.sync.builder import AMSTERDAM, Billing, day_window
 from exact_pipeline_tests.sync.conftest import *  # noqa: F403  (the sync tests' fixtures)
 from exact_pipeline_tests.sync.conftest import EngineFactory, MappingFolder
@@ -161,3 +164,18 @@ def pay_in_exact(
         ),
     )
     return str(entry.EntryID)
+
+
+@pytest.fixture
+def bookkeeper(sandbox: SandboxProcess) -> Iterator[SandboxClient]:
+    """Someone working in Exact in a session of their own (another consent, its own tokens)."""
+    with httpx.Client(base_url=sandbox.url, timeout=10) as http:
+        person = SandboxClient(http)
+        person.connect([NL])
+        yield person
+
+
+def undo_in_exact(bookkeeper: SandboxClient, entry_id: str) -> None:
+    """Delete a bank entry in Exact: what it settled is open again."""
+    reply = bookkeeper.delete(f"financialtransaction/BankEntries(guid'{entry_id}')")
+    assert reply.status_code == 204, reply.text

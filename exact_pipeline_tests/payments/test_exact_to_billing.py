@@ -1,6 +1,7 @@
 """payment_sync exact_to_billing: payments registered in Exact through the API land in billing
 once, to the cent, with the right status; the status change re-posts nothing; a payment on a
-document we did not push, or one billing already holds, is reported and not written."""
+document we did not push, or one billing already holds, is reported and not written; one undone
+in Exact later is reported, and billing keeps it."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from exact_pipeline_tests.payments.conftest import (
     TEAM,
     Payments,
     PaymentsFactory,
+    SandboxClient,
     pay_in_exact,
     posts,
     sync_documents,
+    undo_in_exact,
 )
 from exact_pipeline_tests.sync.builder import Billing, day_window
 from exact_pipeline_tests.sync.conftest import EngineFactory, MappingFolder
@@ -150,3 +153,37 @@ def test_money_billing_already_holds_is_reported_not_written_twice(
     assert "would exceed the total" in report.rows[0]["reason"]
     assert [r["source"] for r in payments.rows()] == ["billing"]
     assert make_payments().differences(day_window()) == []  # paid once, on both sides
+
+
+def test_a_payment_undone_in_exact_is_reported_and_billing_keeps_it(
+    billing: Billing,
+    payments: Payments,
+    make_engine: EngineFactory,
+    make_payments: PaymentsFactory,
+    exact: ExactClient,
+    admin: SandboxAdmin,
+    bookkeeper: SandboxClient,
+) -> None:
+    customer = billing.customer("cus_known_01", "Bakkerij De Gouden Korenaar B.V.")
+    billing.document("INV-1", customer, [TEAM])
+    billing.document("INV-2", customer, [TEAM])
+    sync_documents(make_engine)
+    full = pay_in_exact(exact, admin, NL, "INV-1", "119.79")
+    first_part = pay_in_exact(exact, admin, NL, "INV-2", "50.00")
+    pay_in_exact(exact, admin, NL, "INV-2", "20.00")
+    assert make_payments().import_payments().counts["imported"] == 3
+
+    undo_in_exact(bookkeeper, full)  # the item is open again
+    undo_in_exact(bookkeeper, first_part)  # the split-off part is deleted
+    report = make_payments().import_payments()
+
+    assert report.counts["reported"] == 2 and report.counts["imported"] == 0, report.rows
+    reasons = sorted(r["reason"] for r in report.rows)
+    assert reasons[0].startswith("Exact no longer shows the payment of 119.79 on INV-1")
+    assert reasons[1].startswith("Exact no longer shows the payment of 50.00 on INV-2")
+    assert len(payments.rows()) == 3  # billing keeps them: a person decides
+    found = {d["number"]: d for d in make_payments().differences(day_window())}
+    assert (found["INV-1"]["billing_paid"], found["INV-1"]["exact_paid"]) == ("119.79", "0.00")
+    assert (found["INV-2"]["billing_paid"], found["INV-2"]["exact_paid"]) == ("70.00", "20.00")
+    assert "undone in Exact" in found["INV-2"]["explanation"]
+    assert make_payments().import_payments().counts["reported"] == 0  # said once
