@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
+from uuid import UUID
 
 import psycopg
 
@@ -43,7 +44,7 @@ def differences(
     for row in synced:
         assert row.division is not None
         by_division[row.division].append(row)
-    items: dict[Any, OpenItems] = {}
+    items: dict[UUID, OpenItems] = {}
     for division, rows in by_division.items():
         items |= open_items(exact, division, [r.entry_id for r in rows if r.entry_id])
     ids = [r.billing_id for r in synced]

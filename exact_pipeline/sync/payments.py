@@ -7,7 +7,9 @@ settings.yaml's `payment_sync` chooses:
 - `exact_to_billing`: `import_payments()` writes the payments registered in Exact since the
   last import into billing (`payment_import`).
 Each method acts only in its own mode, so a caller may call both. `differences(window)` compares
-"is it paid?" on both sides in either active mode (`payment_differences`).
+"is it paid?" on both sides in either active mode (`payment_differences`); `pending()` lists the
+pushes still waiting, blocked or failed, each with its reason; `accept(payment_id)` settles a
+blocked push whose money a bookkeeper had already registered in Exact.
 
 A payment is never recorded twice, also across a switch of mode: a billing payment that came
 from Exact (source `exact_online`) is never pushed, and a receipt this pipeline pushed is never
