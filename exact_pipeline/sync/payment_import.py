@@ -160,6 +160,7 @@ class PaymentImporter:
             {
                 "exact_id": str(known.exact_item_id),
                 "document": known.document_number,
+                "exact_invoice": None,
                 "division": known.division,
                 "amount": amount,
                 "currency": known.currency,
