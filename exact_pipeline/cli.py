@@ -16,6 +16,7 @@ COMMANDS = {
     "sandbox": ("exact_pipeline.sandbox.cli", "sandbox"),
     "auth": ("exact_pipeline.exact.cli", "auth"),
     "demo": ("exact_pipeline.demo.cli", "demo"),
+    "demo-payments": ("exact_pipeline.demo.cli", "demo_payments"),
     "bench": ("exact_pipeline.bench", "bench"),
 }
 

@@ -27,3 +27,35 @@ def demo(root: Path, dagster_port: int, sandbox_port: int, exact_limits: bool) -
     from exact_pipeline.demo.launcher import run_demo
 
     run_demo(root.resolve(), dagster_port, sandbox_port, exact_limits)
+
+
+@click.command("demo-payments")
+@click.option(
+    "--dir",
+    "root",
+    type=click.Path(path_type=Path),
+    default=Path(".demo"),
+    show_default=True,
+    help="The running demo's folder.",
+)
+@click.option("--count", default=20, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+def demo_payments(root: Path, count: int, seed: int) -> None:
+    """Register customer payments in the demo's Exact (through the Exact API, as a bookkeeper
+    would), for trying `payment_sync: exact_to_billing`."""
+    from exact_pipeline.demo.payments import register_demo_payments
+    from exact_pipeline.exact import ExactClient
+    from exact_pipeline.mapping import load_mappings
+    from exact_pipeline.settings import EnvSettings
+
+    env_file = root / "demo.env"
+    if not env_file.exists():
+        raise click.ClickException(f"{env_file} not found: start the demo first (make demo)")
+    settings = EnvSettings(_env_file=env_file)  # type: ignore[call-arg]
+    with ExactClient.from_settings(settings) as exact:
+        paid = register_demo_payments(
+            exact, load_mappings(settings.exact_mappings_dir), count, seed
+        )
+    for payment in paid:
+        click.echo("  ".join(f"{key}={value}" for key, value in payment.items()))
+    click.echo(f"{len(paid)} payment(s) registered in Exact")

@@ -49,6 +49,17 @@ class DemoPaths:
     def token_key(self) -> Path:
         return self.root / "token.key"
 
+    @property
+    def env_file(self) -> Path:
+        """The demo's settings, for commands run beside it (`exact-pipeline demo-payments`)."""
+        return self.root / "demo.env"
+
+
+def write_env_file(path: Path, env: dict[str, str]) -> None:
+    names = [name.upper() for name in EnvSettings.model_fields]
+    path.write_text("".join(f"{name}={env[name]}\n" for name in names if name in env))
+    path.chmod(0o600)  # it holds the demo's token key
+
 
 def settings_from(env: dict[str, str]) -> EnvSettings:
     """The settings the Dagster processes will see (they inherit `env`)."""
@@ -145,6 +156,7 @@ def run_demo(root: Path, dagster_port: int, sandbox_port: int, exact_limits: boo
             ),
             "EXACT_TOKEN_KEY": os.environ.get("EXACT_TOKEN_KEY", demo_token_key(paths)),
         }
+        write_env_file(paths.env_file, env)
         exe = [sys.executable, "-m", "exact_pipeline.cli"]
         sandbox = start_child(
             [*exe, "sandbox", "--port", str(sandbox_port), "--state", str(paths.sandbox_state)], env

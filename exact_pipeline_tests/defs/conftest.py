@@ -4,6 +4,7 @@ the resource pointed at a real billing database, state database and the sandbox.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -48,3 +49,20 @@ BuildDefs = Callable[[], dg.Definitions]
 def build_defs(mapping_folder: MappingFolder, exact_sync: ExactSync) -> BuildDefs:
     """`build_defs()` → the Definitions over the mapping folder as it is now."""
     return lambda: build_definitions(mapping_folder.load(), exact_sync)
+
+
+def run(
+    defs: dg.Definitions, instance: dg.DagsterInstance, **options: Any
+) -> dg.ExecuteInProcessResult:
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(instance=instance, raise_on_error=True, **options)
+
+
+def check(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
+    evaluations = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
+    assert len(evaluations) == 1, [e.check_name for e in result.get_asset_check_evaluations()]
+    return evaluations[0]
+
+
+def materialization(result: dg.ExecuteInProcessResult, key: str) -> list[dg.AssetMaterialization]:
+    return result.asset_materializations_for_node(key)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -14,31 +13,13 @@ from dagster._core.definitions.data_version import CachingStaleStatusResolver, S
 from dagster._core.loader import LoadingContextForTest
 
 from exact_pipeline.defs.automation import RANGE_END, RANGE_START
-from exact_pipeline_tests.defs.conftest import BuildDefs
+from exact_pipeline_tests.defs.conftest import BuildDefs, check, materialization, run
 from exact_pipeline_tests.exact.conftest import SandboxAdmin
 from exact_pipeline_tests.sync.builder import Billing
 from exact_pipeline_tests.sync.conftest import MappingFolder
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NL = 310001
-ALL = dg.AssetSelection.all()
-
-
-def run(
-    defs: dg.Definitions, instance: dg.DagsterInstance, **options: Any
-) -> dg.ExecuteInProcessResult:
-    job = defs.resolve_implicit_global_asset_job_def()
-    return job.execute_in_process(instance=instance, raise_on_error=True, **options)
-
-
-def check(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
-    evaluations = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
-    assert len(evaluations) == 1, [e.check_name for e in result.get_asset_check_evaluations()]
-    return evaluations[0]
-
-
-def materialization(result: dg.ExecuteInProcessResult, key: str) -> list[dg.AssetMaterialization]:
-    return result.asset_materializations_for_node(key)
 
 
 def test_partition_end_to_end_then_rerun_posts_nothing(

@@ -21,7 +21,7 @@ def test_settings(demo: Mappings) -> None:
     assert settings.timezone == "Europe/Amsterdam"
     assert settings.invoice_push_mode == "sales_invoice"
     assert settings.customer_sync == "billing_to_exact"
-    assert settings.payment_sync == "exact_to_billing"
+    assert settings.payment_sync == "billing_to_exact"
 
 
 def test_entities_match_the_catalogue(demo: Mappings) -> None:

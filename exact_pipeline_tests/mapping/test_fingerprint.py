@@ -42,7 +42,7 @@ def test_stable_across_loads_and_folders(tmp_path: Path) -> None:
         {"tax_codes.csv": replace("tax_be_0,5", "tax_be_0,6")},
         {"customer_links.csv": append("cus_known_02,10002\n")},
         {"customer_links.csv": None},
-        {"settings.yaml": replace("payment_sync: exact_to_billing", "payment_sync: none")},
+        {"settings.yaml": replace("payment_sync: billing_to_exact", "payment_sync: none")},
         {"settings.yaml": replace("division: 320001", "division: 320002")},
         {"settings.yaml": replace("history_start: 2025-11-01", "history_start: 2025-11-02")},
     ],

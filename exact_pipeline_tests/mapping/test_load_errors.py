@@ -25,7 +25,7 @@ from exact_pipeline_tests.mapping.variants import (
     [
         ("invoice_push_mode", "sales_invoice", "'sales_invoice' or 'sales_entry'"),
         ("customer_sync", "billing_to_exact", "'none' or 'billing_to_exact'"),
-        ("payment_sync", "exact_to_billing", "'none', 'billing_to_exact' or 'exact_to_billing'"),
+        ("payment_sync", "billing_to_exact", "'none', 'billing_to_exact' or 'exact_to_billing'"),
     ],
 )
 def test_unknown_mode_value(tmp_path: Path, key: str, good: str, choices: str) -> None:
@@ -290,7 +290,7 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 def test_yaml_key_written_twice(tmp_path: Path) -> None:
     folder = variant(tmp_path, {"settings.yaml": append("payment_sync: none\n")})
-    first = line_of(DEMO, "settings.yaml", "payment_sync: exact_to_billing")
+    first = line_of(DEMO, "settings.yaml", "payment_sync: billing_to_exact")
     line = line_of(folder, "settings.yaml", "payment_sync: none")
     assert str(only_problem(folder)) == (
         f"settings.yaml, line {line}, key payment_sync: expected each key once, "
@@ -329,7 +329,7 @@ def test_bank_journal_required_when_payments_sync(tmp_path: Path, mode: str) -> 
         tmp_path,
         {
             "settings.yaml": chain(
-                replace("payment_sync: exact_to_billing", f"payment_sync: {mode}"),
+                replace("payment_sync: billing_to_exact", f"payment_sync: {mode}"),
                 replace('    bank_journal: "20"   ', '    # bank_journal: "20" '),
             )
         },
@@ -347,7 +347,7 @@ def test_bank_journal_optional_without_payment_sync(tmp_path: Path) -> None:
         tmp_path,
         {
             "settings.yaml": chain(
-                replace("payment_sync: exact_to_billing", "payment_sync: none"),
+                replace("payment_sync: billing_to_exact", "payment_sync: none"),
                 lambda text: text.replace('bank_journal: "20"', "bank_journal:"),
             )
         },
