@@ -17,6 +17,10 @@ from exact_pipeline.billing.models import BillingDocument, DocumentPdf
 from exact_pipeline.billing.pdf import pdf_file_name, render_pdf
 
 CHUNK = 100
+# Below this many documents rendering in-process is quick (a filled template costs ~0.15 ms),
+# and forking is avoided where it is riskiest: processes with threads (test workers, Dagster
+# steps), where a forked child can inherit a lock held by another thread and hang.
+FORK_FROM = 20_000
 
 # The documents the forked workers render: set in the parent just before they are forked.
 _documents: Sequence[BillingDocument] = ()
@@ -59,6 +63,13 @@ def rendered_pdfs(documents: Sequence[BillingDocument]) -> Iterator[RenderedPdfs
     global _documents
     _documents = documents
     processes = _usable_cores()
+    if len(documents) < FORK_FROM or processes == 1:
+        chunks = map(_render_chunk, range(0, len(documents), CHUNK))
+        try:
+            yield RenderedPdfs(documents, chunks, 1)
+        finally:
+            _documents = ()
+        return
     try:
         with multiprocessing.get_context("fork").Pool(processes) as pool:
             chunks = pool.imap(_render_chunk, range(0, len(documents), CHUNK))

@@ -4,9 +4,7 @@ from pathlib import Path
 
 import click
 
-
-@click.command()
-@click.option(
+demo_dir = click.option(
     "--dir",
     "root",
     type=click.Path(path_type=Path),
@@ -14,6 +12,10 @@ import click
     show_default=True,
     help="Where the demo keeps its Postgres data and state.",
 )
+
+
+@click.command()
+@demo_dir
 @click.option("--dagster-port", type=int, default=3000, show_default=True)
 @click.option("--sandbox-port", type=int, default=8890, show_default=True)
 @click.option(
@@ -30,14 +32,7 @@ def demo(root: Path, dagster_port: int, sandbox_port: int, exact_limits: bool) -
 
 
 @click.command("demo-payments")
-@click.option(
-    "--dir",
-    "root",
-    type=click.Path(path_type=Path),
-    default=Path(".demo"),
-    show_default=True,
-    help="The running demo's folder.",
-)
+@demo_dir
 @click.option("--count", default=20, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 def demo_payments(root: Path, count: int, seed: int) -> None:

@@ -13,9 +13,8 @@ times; a window of many partitions works the same as one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import psycopg
 
@@ -26,8 +25,6 @@ from exact_pipeline.billing.read import (
     read_products,
     read_tax_rates,
 )
-from exact_pipeline.exact import ExactClient
-from exact_pipeline.mapping import Mappings
 from exact_pipeline.sync import ledger, masterdata_check
 from exact_pipeline.sync.calls import CallMeter
 from exact_pipeline.sync.customers import OUTCOMES, CustomerLinker
@@ -42,6 +39,7 @@ from exact_pipeline.sync.reports import (
     Window,
     document_row,
 )
+from exact_pipeline.sync.session import SyncSession
 from exact_pipeline.sync.staging import stage_values
 from exact_pipeline.sync.stops import Stops
 from exact_pipeline.sync.transform import plan_document
@@ -60,35 +58,8 @@ _OUTCOME_OF_STATE = {
 }
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class SyncEngine:
-    def __init__(
-        self,
-        *,
-        billing_url: str,
-        state_url: str,
-        mappings: Mappings,
-        exact: ExactClient,
-        now: Callable[[], datetime] = _utc_now,
-    ) -> None:
-        self.billing_url = billing_url
-        self.mappings = mappings
-        self.exact = exact
-        self._now = now
-        self._state = psycopg.connect(state_url, autocommit=True)
-        ledger.ensure_schema(self._state)
-
-    def __enter__(self) -> SyncEngine:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._state.close()
+class SyncEngine(SyncSession):
+    """Documents and customers: stage, link, push; and the ledger's view of them."""
 
     # --- mapping tables ------------------------------------------------------------------
 

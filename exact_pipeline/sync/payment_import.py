@@ -25,8 +25,6 @@ changed (PaymentTerms and Deleted), one more per 1000 changed rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -39,9 +37,8 @@ from exact_pipeline.billing.payment_writes import (
     documents_by_number,
     record_exact_payment,
 )
-from exact_pipeline.exact import ExactClient, ExactError
+from exact_pipeline.exact import ExactError
 from exact_pipeline.exact.endpoints import BANK_ENTRIES
-from exact_pipeline.mapping import Mappings
 from exact_pipeline.sync import ledger, payment_ledger
 from exact_pipeline.sync.errors import STOPS_THE_DIVISION, STOPS_THE_RUN, plain_failure
 from exact_pipeline.sync.ledger import LedgerRow
@@ -60,6 +57,7 @@ from exact_pipeline.sync.payment_exact import (
 )
 from exact_pipeline.sync.payment_ledger import IMPORTED, REPORTED, REVERSED, import_key
 from exact_pipeline.sync.payment_report import PaymentReport
+from exact_pipeline.sync.payment_step import PaymentStep
 from exact_pipeline.sync.stops import Stops
 
 METHOD = "exact_online"  # payments.method of a payment registered in Exact
@@ -70,21 +68,7 @@ def billing_payment_id(item_id: UUID) -> str:
     return f"exact_{item_id}"
 
 
-class PaymentImporter:
-    def __init__(
-        self,
-        state: ledger.Connection,
-        billing_url: str,
-        exact: ExactClient,
-        mappings: Mappings,
-        now: Callable[[], datetime],
-    ) -> None:
-        self._state = state
-        self._billing_url = billing_url
-        self._exact = exact
-        self._mappings = mappings
-        self._now = now
-
+class PaymentImporter(PaymentStep):
     def run(self) -> PaymentReport:
         report = PaymentReport(payment_ledger.IMPORT)
         stops = Stops(self._mappings.settings.zone, "payment import", "pending")

@@ -16,8 +16,7 @@ pending, in paid order:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -26,10 +25,9 @@ import psycopg
 
 from exact_pipeline.billing.models import Payment
 from exact_pipeline.billing.read import read_payments
-from exact_pipeline.exact import ExactClient
 from exact_pipeline.exact.endpoints import BANK_ENTRIES
 from exact_pipeline.exact.models import BankEntry
-from exact_pipeline.mapping import Cause, Mappings
+from exact_pipeline.mapping import Cause
 from exact_pipeline.sync import ledger, payment_ledger
 from exact_pipeline.sync.documents import EXACT_COOL_DOWN
 from exact_pipeline.sync.errors import REFUSED, STOPS_THE_DIVISION, STOPS_THE_RUN, plain_failure
@@ -51,6 +49,7 @@ from exact_pipeline.sync.payment_exact import (
 )
 from exact_pipeline.sync.payment_ledger import PUSHED, PaymentRow, push_key
 from exact_pipeline.sync.payment_report import PaymentReport
+from exact_pipeline.sync.payment_step import PaymentStep
 from exact_pipeline.sync.reports import Window
 from exact_pipeline.sync.stops import Stops
 
@@ -80,21 +79,7 @@ def not_in_exact_reason(payment: Payment, row: LedgerRow | None) -> str:
     return f"{name} is not in Exact yet ({row.state}{because}); the payment goes once it syncs"
 
 
-class PaymentPusher:
-    def __init__(
-        self,
-        state: ledger.Connection,
-        billing_url: str,
-        exact: ExactClient,
-        mappings: Mappings,
-        now: Callable[[], datetime],
-    ) -> None:
-        self._state = state
-        self._billing_url = billing_url
-        self._exact = exact
-        self._mappings = mappings
-        self._now = now
-
+class PaymentPusher(PaymentStep):
     def push(self, window: Window) -> PaymentReport:
         report = PaymentReport(payment_ledger.PUSH)
         payments = self._candidates(window)

@@ -24,56 +24,28 @@ carries `billing payment <id>` as its Description, looked up before any re-post.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
-
-from exact_pipeline.exact import ExactClient
-from exact_pipeline.mapping import Mappings
-from exact_pipeline.sync import ledger, payment_ledger
+from exact_pipeline.sync import payment_ledger
 from exact_pipeline.sync.payment_differences import differences
 from exact_pipeline.sync.payment_import import PaymentImporter
 from exact_pipeline.sync.payment_ledger import PaymentRow
 from exact_pipeline.sync.payment_push import PaymentPusher
 from exact_pipeline.sync.payment_report import OUTCOMES, PaymentReport
 from exact_pipeline.sync.reports import Window
+from exact_pipeline.sync.session import SyncSession
 
 __all__ = ["OUTCOMES", "PaymentReport", "PaymentSync", "Window"]
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+class PaymentSync(SyncSession):
+    """Payments, in the mode `payment_sync` names."""
 
+    schemas = (*SyncSession.schemas, payment_ledger.ensure_schema)
 
-class PaymentSync:
-    def __init__(
-        self,
-        *,
-        billing_url: str,
-        state_url: str,
-        mappings: Mappings,
-        exact: ExactClient,
-        now: Callable[[], datetime] = _utc_now,
-    ) -> None:
-        self.billing_url = billing_url
-        self.mappings = mappings
-        self.exact = exact
-        self.mode = mappings.settings.payment_sync
-        self._now = now
-        self._state = psycopg.connect(state_url, autocommit=True)
-        ledger.ensure_schema(self._state)
-        payment_ledger.ensure_schema(self._state)
-
-    def __enter__(self) -> PaymentSync:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._state.close()
+    @property
+    def mode(self) -> str:
+        return self.mappings.settings.payment_sync
 
     def push_payments(self, window: Window) -> PaymentReport:
         """billing_to_exact: billing's payments paid in `window` (and earlier ones still

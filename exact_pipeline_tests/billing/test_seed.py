@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -246,7 +248,7 @@ def test_credit_notes_correct_an_invoice_with_positive_amounts(
 
 
 def test_every_pdf_is_its_own_documents(conn: psycopg.Connection[Any]) -> None:
-    """Rendered in chunks by several processes, each PDF still lands on its document."""
+    """Rendered in chunks, each PDF lands on its document."""
     count, wrong = rows(
         conn,
         "SELECT count(*), count(*) FILTER (WHERE position(convert_to('(' || d.number, 'UTF8')"
@@ -275,3 +277,28 @@ def test_every_finalized_document_has_a_pdf_with_its_number_and_total(
         text = PdfReader(io.BytesIO(document.pdf.content)).pages[0].extract_text()  # type: ignore[union-attr]
         assert document.number in text and document.customer.name in text
         assert format_minor(document.total_amount) in text
+
+
+FORKED_RENDER = """
+from datetime import date
+from exact_pipeline.billing import pdf_batch
+from exact_pipeline.billing.demo_documents import generate_demo_data
+
+pdf_batch.FORK_FROM = 0  # the large-seed path, on a small seed
+documents = generate_demo_data(seed=3, customers=60, months=4, today=date(2026, 11, 20)).documents
+with pdf_batch.rendered_pdfs(documents) as rendered:
+    pairs = list(rendered)
+assert rendered.processes > 1 or pdf_batch._usable_cores() == 1
+numbers = {d.id: d.number for d in documents}
+wrong = [i for i, pdf in pairs if ("(" + numbers[i]).encode() not in pdf.content]
+assert len(pairs) == len(documents) > 2 * pdf_batch.CHUNK and not wrong, wrong[:3]
+"""
+
+
+def test_forked_workers_put_every_pdf_on_its_document() -> None:
+    """The large-seed path (forked workers, several chunks), run in a fresh process: forking
+    is only used where no other thread can hold a lock at fork time."""
+    result = subprocess.run(
+        [sys.executable, "-c", FORKED_RENDER], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr

@@ -4,6 +4,7 @@ user's run syncs them, and `PaymentSync`s built on the current mapping tables.""
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
@@ -23,7 +24,7 @@ from exact_pipeline_tests.exact.conftest import NL, SandboxAdmin
 from exact_pipeline_tests.sandbox.helpers import ExactClient as SandboxClient
 from exact_pipeline_tests.sync.builder import AMSTERDAM, Billing, day_window
 from exact_pipeline_tests.sync.conftest import *  # noqa: F403  (the sync tests' fixtures)
-from exact_pipeline_tests.sync.conftest import EngineFactory, MappingFolder
+from exact_pipeline_tests.sync.conftest import EngineFactory
 
 PAID_DAY = date(2026, 11, 21)  # the day after the documents' (builder.DAY)
 BANK_POST = "POST financialtransaction/BankEntries"
@@ -85,26 +86,10 @@ PaymentsFactory = Callable[..., PaymentSync]
 
 
 @pytest.fixture
-def make_payments(
-    billing: Billing, state_url: str, mapping_folder: MappingFolder, exact: ExactClient
-) -> Iterator[PaymentsFactory]:
+def make_payments(make_session: Callable[..., Any]) -> PaymentsFactory:
     """`make_payments()` → a PaymentSync on the current mapping tables (edit them, then make
     another)."""
-    made: list[PaymentSync] = []
-
-    def make(**overrides: Any) -> PaymentSync:
-        options = {
-            "billing_url": billing.url,
-            "state_url": state_url,
-            "mappings": mapping_folder.load(),
-            "exact": exact,
-        } | overrides
-        made.append(PaymentSync(**options))
-        return made[-1]
-
-    yield make
-    for sync in made:
-        sync.close()
+    return functools.partial(make_session, PaymentSync)
 
 
 def sync_documents(make_engine: EngineFactory) -> None:

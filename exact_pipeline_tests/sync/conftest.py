@@ -4,6 +4,7 @@ engines built from them. Everything real: Postgres, and the sandbox over HTTP.""
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from exact_pipeline.exact import ExactClient, ExactConfig
 from exact_pipeline.mapping import Mappings, load_mappings
 from exact_pipeline.settings import STATE_SCHEMA
 from exact_pipeline.sync.engine import SyncEngine
+from exact_pipeline.sync.session import SyncSession
 from exact_pipeline_tests.conftest import REPO
 from exact_pipeline_tests.exact import conftest as client_fixtures
 from exact_pipeline_tests.exact.conftest import FAST_RETRY, SandboxAdmin
@@ -104,23 +106,29 @@ EngineFactory = Callable[..., SyncEngine]
 
 
 @pytest.fixture
-def make_engine(
+def make_session(
     billing: Billing, state_url: str, mapping_folder: MappingFolder, exact: ExactClient
-) -> Iterator[EngineFactory]:
-    """`make_engine()` → an engine on the current mapping tables (load them again after an
-    edit by making a new engine); `exact=` gives it another client (another "run")."""
-    engines: list[SyncEngine] = []
+) -> Iterator[Callable[..., Any]]:
+    """`make_session(SyncEngine | PaymentSync, **overrides)` → a sync on the current mapping
+    tables (load them again after an edit by making a new one); `exact=` gives it another
+    client (another "run"). Closed after the test."""
+    made: list[SyncSession] = []
 
-    def make(**overrides: Any) -> SyncEngine:
+    def make(kind: type[SyncSession], **overrides: Any) -> SyncSession:
         options = {
             "billing_url": billing.url,
             "state_url": state_url,
             "mappings": mapping_folder.load(),
             "exact": exact,
         } | overrides
-        engines.append(SyncEngine(**options))
-        return engines[-1]
+        made.append(kind(**options))
+        return made[-1]
 
     yield make
-    for engine in engines:
-        engine.close()
+    for session in made:
+        session.close()
+
+
+@pytest.fixture
+def make_engine(make_session: Callable[..., Any]) -> EngineFactory:
+    return functools.partial(make_session, SyncEngine)
