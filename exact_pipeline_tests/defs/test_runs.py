@@ -141,3 +141,28 @@ def test_mapping_edit_marks_synced_partitions_stale(
     edited = build_defs()
     edited.resolve_job_def("validate_mappings").execute_in_process(instance=dagster_instance)
     assert [status(edited, key) for key in synced] == [StaleStatus.STALE] * 2
+
+
+def test_spent_daily_budget_stops_the_run_cleanly_and_the_ui_says_so(
+    build_defs: BuildDefs,
+    billing: Billing,
+    admin: SandboxAdmin,
+    connected: None,
+    dagster_instance: dg.DagsterInstance,
+) -> None:
+    customer = billing.customer("cus_1", "Acme B.V.")
+    for number in ("NL-1", "NL-2", "NL-3", "NL-4"):
+        billing.document(number, customer, [("prod_team", 1, 9900, "tax_nl_21")])
+    admin.configure(daily_limit=14)  # master data and customers, then a document or two
+
+    result = run(build_defs(), dagster_instance, partition_key="2026-11-20")
+
+    assert result.success  # stopped cleanly: not a failed run
+    [documents] = materialization(result, "exact_documents")
+    stopped = str(documents.metadata["stopped"].value)
+    assert "daily API budget" in stopped and "310001" in stopped
+    left = documents.metadata["documents_not_reached"].value
+    assert left >= 1
+    assert documents.metadata["documents_pushed"].value + left == 4
+    synced = check(result, "all_documents_synced")
+    assert not synced.passed and "daily API budget" in (synced.description or "")
