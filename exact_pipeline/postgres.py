@@ -21,6 +21,15 @@ def with_database(url: str, database: str) -> str:
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
+def redacted(url: str) -> str:
+    """The URL as it may be shown: any password replaced by ***."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def psycopg2_url(url: str) -> str:
     """The SQLAlchemy form Dagster needs: SQLAlchemy 2.1 would otherwise pick psycopg 3."""
     scheme, rest = url.split("://", 1)

@@ -23,7 +23,7 @@ import click
 import httpx
 
 from exact_pipeline.demo.prepare import connect_to_sandbox, prepare_billing, prepare_sandbox
-from exact_pipeline.postgres import EmbeddedPostgres, create_database, psycopg2_url
+from exact_pipeline.postgres import EmbeddedPostgres, create_database, psycopg2_url, redacted
 from exact_pipeline.settings import EnvSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,7 +139,7 @@ def run_demo(root: Path, dagster_port: int, sandbox_port: int, exact_limits: boo
 
     with ExitStack() as stack:
         billing_url, dagster_url = database_urls(paths, stack)
-        click.echo(f"billing database ready: {billing_url}")
+        click.echo(f"billing database ready: {redacted(billing_url)}")
         prepare_billing(billing_url)
 
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
@@ -195,7 +195,7 @@ def run_demo(root: Path, dagster_port: int, sandbox_port: int, exact_limits: boo
                     "",
                     f"  Dagster UI:             {dagster_url_ui}",
                     f"  Exact sandbox (page):   {sandbox_url}/",
-                    f"  Billing database:       {billing_url}",
+                    f"  Billing database:       {redacted(billing_url)}",
                     "",
                     "  Press Ctrl-C to stop everything.",
                 ]
