@@ -16,6 +16,7 @@ from exact_pipeline.billing.read import change_head, changes_since
 from exact_pipeline.defs.partitions import automated_keys, local_day, previous_day
 from exact_pipeline.defs.resources import ExactSync
 from exact_pipeline.mapping import Mappings
+from exact_pipeline.sync import ledger
 
 RUNNING = dg.DefaultScheduleStatus.RUNNING
 TRIGGER_TAG = "exact_pipeline/trigger"
@@ -137,10 +138,11 @@ def build_automation(
         )
 
     @dg.sensor(
-        jobs=[validate_job],
+        jobs=[validate_job, sync_job],
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Re-validates the mapping tables when their content changes.",
+        description="When the mapping tables change: re-validates them, and re-runs the "
+        "automated days holding blocked documents, so a fix goes through at once.",
     )
     def mapping_changes(
         context: dg.SensorEvaluationContext, exact_sync: ExactSync
@@ -148,16 +150,23 @@ def build_automation(
         fingerprint = exact_sync.mappings().fingerprint()
         if fingerprint == context.cursor:
             return dg.SkipReason("mapping tables unchanged")
-        return dg.SensorResult(
-            run_requests=[
-                dg.RunRequest(
-                    job_name=validate_job.name,
-                    run_key=f"mappings:{fingerprint}",
-                    tags={TRIGGER_TAG: "mapping_change"},
-                )
-            ],
-            cursor=fingerprint,
+        tag = {TRIGGER_TAG: "mapping_change"}
+        validate = dg.RunRequest(
+            job_name=validate_job.name, run_key=f"mappings:{fingerprint}", tags=tag
         )
+        with psycopg.connect(exact_sync.settings().state_url, autocommit=True) as state:
+            ledger.ensure_schema(state)
+            days = [day.isoformat() for day in ledger.days_waiting_for_a_fix(state)]
+        retries = [
+            dg.RunRequest(
+                job_name=sync_job.name,
+                partition_key=day,
+                run_key=f"mappings:{fingerprint}:{day}",
+                tags=tag,
+            )
+            for day in automated_keys(mappings, days)
+        ]
+        return dg.SensorResult(run_requests=[validate, *retries], cursor=fingerprint)
 
     hourly_import = dg.ScheduleDefinition(
         name="hourly_payment_import",

@@ -264,6 +264,18 @@ def documents_issued(
         return cur.fetchall()
 
 
+def days_waiting_for_a_fix(conn: Connection) -> list[date]:
+    """The partition days holding documents that a changed mapping may unblock (blocked or
+    failed), oldest first."""
+    rows = conn.execute(
+        sql.SQL("SELECT DISTINCT partition_date FROM {} WHERE state = ANY(%s) ORDER BY 1").format(
+            DOCUMENTS
+        ),
+        ([BLOCKED, FAILED],),
+    )
+    return [day for (day,) in rows]
+
+
 def state_counts(conn: Connection, start: datetime, end: datetime) -> dict[str, int]:
     """Documents per state for those issued in [start, end); every state present, 0 or more."""
     rows = conn.execute(

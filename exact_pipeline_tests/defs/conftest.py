@@ -66,3 +66,17 @@ def check(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluati
 
 def materialization(result: dg.ExecuteInProcessResult, key: str) -> list[dg.AssetMaterialization]:
     return result.asset_materializations_for_node(key)
+
+
+def tick(
+    build_defs: BuildDefs, name: str, instance: dg.DagsterInstance, cursor: str | None
+) -> dg.SensorExecutionData:
+    defs = build_defs()
+    sensor = defs.resolve_sensor_def(name)
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        repository_def=defs.get_repository_def(),
+        resources={"exact_sync": defs.resources["exact_sync"]},
+    )
+    return sensor.evaluate_tick(context)

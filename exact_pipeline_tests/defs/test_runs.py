@@ -13,7 +13,7 @@ from dagster._core.definitions.data_version import CachingStaleStatusResolver, S
 from dagster._core.loader import LoadingContextForTest
 
 from exact_pipeline.defs.automation import RANGE_END, RANGE_START
-from exact_pipeline_tests.defs.conftest import BuildDefs, check, materialization, run
+from exact_pipeline_tests.defs.conftest import BuildDefs, check, materialization, run, tick
 from exact_pipeline_tests.exact.conftest import SandboxAdmin
 from exact_pipeline_tests.sync.builder import Billing
 from exact_pipeline_tests.sync.conftest import MappingFolder
@@ -106,7 +106,14 @@ def test_blocked_document_is_shown_then_pushed_after_the_fix(
     assert "prod_beta_ai" in row["reason"] and "products.csv" in row["reason"]
     assert [i["YourRef"] for i in admin.store(NL, "salesinvoice/SalesInvoices")] == ["NL-OK"]
 
+    cursor = tick(build_defs, "mapping_changes", dagster_instance, None).cursor
     mapping_folder.append("products.csv", "prod_beta_ai,SUB-AI-BETA,")
+    # The edit alone starts the retry: re-validation, and the day holding the blocked document.
+    requests = tick(build_defs, "mapping_changes", dagster_instance, cursor).run_requests or []
+    assert [(r.job_name, r.partition_key) for r in requests] == [
+        ("validate_mappings", None),
+        ("exact_sync", "2026-11-20"),
+    ]
     second = run(build_defs(), dagster_instance, partition_key="2026-11-20")
 
     assert check(second, "no_blocked_documents").passed

@@ -9,25 +9,11 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from exact_pipeline.defs.automation import RANGE_END, RANGE_START
-from exact_pipeline_tests.defs.conftest import BuildDefs
+from exact_pipeline_tests.defs.conftest import BuildDefs, tick
 from exact_pipeline_tests.sync.builder import Billing
 from exact_pipeline_tests.sync.conftest import MappingFolder
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-
-
-def tick(
-    build_defs: BuildDefs, name: str, instance: dg.DagsterInstance, cursor: str | None
-) -> dg.SensorExecutionData:
-    defs = build_defs()
-    sensor = defs.resolve_sensor_def(name)
-    context = dg.build_sensor_context(
-        instance=instance,
-        cursor=cursor,
-        repository_def=defs.get_repository_def(),
-        resources={"exact_sync": defs.resources["exact_sync"]},
-    )
-    return sensor.evaluate_tick(context)
 
 
 def touch(billing: Billing, number: str) -> None:
