@@ -8,6 +8,7 @@ import dagster as dg
 
 from exact_pipeline.defs.assets import build_sync_assets, mapping_tables, payments_from_exact
 from exact_pipeline.defs.automation import build_automation, build_import_job, build_jobs
+from exact_pipeline.defs.connection import keep_alive_schedule, keep_exact_connection_alive
 from exact_pipeline.defs.partitions import daily_partitions
 from exact_pipeline.defs.resources import ExactSync, exact_sync_from_env
 from exact_pipeline.mapping import Mappings, load_mappings
@@ -21,8 +22,8 @@ def build_definitions(mappings: Mappings, exact_sync: ExactSync) -> dg.Definitio
     schedules, sensors = build_automation(mappings, partitions, sync_job, validate_job, import_job)
     return dg.Definitions(
         assets=[mapping_tables, *build_sync_assets(partitions), payments_from_exact],
-        jobs=[sync_job, validate_job, import_job],
-        schedules=schedules,
+        jobs=[sync_job, validate_job, import_job, keep_exact_connection_alive],
+        schedules=[*schedules, keep_alive_schedule(mappings.settings.timezone)],
         sensors=sensors,
         resources={"exact_sync": exact_sync},
     )

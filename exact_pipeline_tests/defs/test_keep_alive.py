@@ -1,0 +1,36 @@
+"""The daily keep-alive keeps the token chain alive across months without any document."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from exact_pipeline.exact import ExactClient, ExactConfig
+from exact_pipeline_tests.defs.conftest import BuildDefs
+from exact_pipeline_tests.exact.conftest import SandboxAdmin
+
+DAYS_29 = 29 * 24 * 3600
+
+
+def test_daily_touch_outlives_the_30_day_refresh_token(
+    build_defs: BuildDefs,
+    admin: SandboxAdmin,
+    config: ExactConfig,
+    state_url: str,
+    connected: None,
+    dagster_instance: dg.DagsterInstance,
+) -> None:
+    job = build_defs().resolve_job_def("keep_exact_connection_alive")
+    with ExactClient(config, state_url) as exact:
+        first = exact.tokens.load()
+    assert first is not None
+
+    for _ in range(2):  # 58 days: twice past the refresh token's 30-day life
+        admin.advance(DAYS_29)
+        assert job.execute_in_process(instance=dagster_instance).success
+
+    with ExactClient(config, state_url) as exact:
+        last = exact.tokens.load()
+        assert exact.me().FullName  # the chain still works
+    assert last is not None and not last.is_dead
+    assert last.refresh_count >= first.refresh_count + 2
+    assert last.refresh_expires_at > first.refresh_expires_at
