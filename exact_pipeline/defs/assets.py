@@ -7,9 +7,9 @@ from contextlib import contextmanager
 import dagster as dg
 
 from exact_pipeline.defs import metadata
+from exact_pipeline.defs.connection import dead_connection_fails
 from exact_pipeline.defs.partitions import window_of
 from exact_pipeline.defs.resources import ExactSync
-from exact_pipeline.exact.errors import ReauthorizationRequired
 from exact_pipeline.sync.engine import SyncEngine
 from exact_pipeline.sync.payments import PaymentReport, PaymentSync
 from exact_pipeline.sync.reports import document_row
@@ -23,12 +23,14 @@ WARN = dg.AssetCheckSeverity.WARN
 
 @contextmanager
 def engine_for(exact_sync: ExactSync) -> Iterator[SyncEngine]:
-    """The engine, with a dead Exact connection turned into a failure that says what to do."""
-    try:
-        with exact_sync.engine() as engine:
-            yield engine
-    except ReauthorizationRequired as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    with dead_connection_fails(), exact_sync.engine() as engine:
+        yield engine
+
+
+@contextmanager
+def payments_for(exact_sync: ExactSync) -> Iterator[PaymentSync]:
+    with dead_connection_fails(), exact_sync.payments() as payments:
+        yield payments
 
 
 @dg.asset(
@@ -183,15 +185,6 @@ def payments_from_exact(
     with payments_for(exact_sync) as payments:
         report = payments.import_payments()
     return payment_result(context, report, None)
-
-
-@contextmanager
-def payments_for(exact_sync: ExactSync) -> Iterator[PaymentSync]:
-    try:
-        with exact_sync.payments() as payments:
-            yield payments
-    except ReauthorizationRequired as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
 
 def payment_result(

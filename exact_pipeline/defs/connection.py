@@ -2,10 +2,24 @@
 connection until someone logs in again. A daily call that refreshes when due restarts the clock
 even on days without any document."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import dagster as dg
 
 from exact_pipeline.defs.resources import ExactSync
 from exact_pipeline.exact.client import ExactClient
+from exact_pipeline.exact.errors import ReauthorizationRequired
+
+
+@contextmanager
+def dead_connection_fails() -> Iterator[None]:
+    """A dead token chain fails the step with what to do, and is not retried: nothing can work
+    until someone runs `exact-pipeline auth login`."""
+    try:
+        yield
+    except ReauthorizationRequired as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
 
 
 @dg.op(
@@ -13,7 +27,7 @@ from exact_pipeline.exact.client import ExactClient
     "token chain when due and stores the new pair."
 )
 def touch_exact_connection(context: dg.OpExecutionContext, exact_sync: ExactSync) -> None:
-    with ExactClient.from_settings(exact_sync.settings()) as exact:
+    with dead_connection_fails(), ExactClient.from_settings(exact_sync.settings()) as exact:
         me = exact.me()
         connection = exact.tokens.load()
     assert connection is not None

@@ -34,3 +34,19 @@ def test_daily_touch_outlives_the_30_day_refresh_token(
     assert last is not None and not last.is_dead
     assert last.refresh_count >= first.refresh_count + 2
     assert last.refresh_expires_at > first.refresh_expires_at
+
+
+def test_dead_connection_fails_the_run_with_what_to_do(
+    build_defs: BuildDefs,
+    admin: SandboxAdmin,
+    connected: None,
+    dagster_instance: dg.DagsterInstance,
+) -> None:
+    admin.advance(31 * 24 * 3600)  # nothing ran for a month: the refresh token has lapsed
+    job = build_defs().resolve_job_def("keep_exact_connection_alive")
+
+    result = job.execute_in_process(instance=dagster_instance, raise_on_error=False)
+
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "exact-pipeline auth login" in str(failure.step_failure_data.error)
