@@ -125,7 +125,10 @@ def build_sync_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
         # mapping_tables directly too: Dagster's staleness does not pass through assets.
         deps=[mapping_tables, exact_customers, exact_document_payloads],
         kinds={"exactonline"},
-        check_specs=[dg.AssetCheckSpec("all_documents_synced", asset="exact_documents")],
+        check_specs=[
+            dg.AssetCheckSpec("all_documents_synced", asset="exact_documents"),
+            dg.AssetCheckSpec("totals_match_exact", asset="exact_documents"),
+        ],
         description="The staged documents posted to Exact with their PDF; the ledger makes "
         "every re-run free of duplicates.",
     )
@@ -136,6 +139,8 @@ def build_sync_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
         with engine_for(exact_sync) as engine:
             report = engine.push_documents(window)
             open_problems = [document_row(row) for row in engine.blocked(window)]
+            # Read back what Exact holds, unless the budget is spent (tomorrow's run will).
+            differences = None if report.stopped else engine.totals_differences(window)
         if report.stopped:
             context.log.warning(report.stopped)
         return dg.MaterializeResult(
@@ -146,7 +151,10 @@ def build_sync_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefi
                 "documents": metadata.table(report.rows),
                 **metadata.rows_note(report.rows),
             },
-            check_results=[blocked_check("all_documents_synced", open_problems, report.stopped)],
+            check_results=[
+                blocked_check("all_documents_synced", open_problems, report.stopped),
+                totals_check(differences, report.stopped),
+            ],
         )
 
     @dg.asset(
@@ -217,6 +225,28 @@ def payment_result(
             **metadata.rows_note(report.rows),
         },
         check_results=checks,
+    )
+
+
+def totals_check(
+    differences: list[dict[str, object]] | None, stopped: str | None
+) -> dg.AssetCheckResult:
+    """Billing's totals and VAT against what Exact holds, to the cent, per synced document."""
+    if differences is None:
+        return dg.AssetCheckResult(
+            check_name="totals_match_exact",
+            passed=False,
+            severity=WARN,
+            description=f"not reconciled this run: {stopped}",
+        )
+    return dg.AssetCheckResult(
+        check_name="totals_match_exact",
+        passed=not differences,
+        severity=WARN,
+        description=f"{len(differences)} document(s) differ between billing and Exact"
+        if differences
+        else None,
+        metadata={"differences": metadata.table(differences), "count": len(differences)},
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 
@@ -31,6 +32,7 @@ from exact_pipeline.sync.customers import OUTCOMES, CustomerLinker
 from exact_pipeline.sync.documents import DocumentPusher
 from exact_pipeline.sync.errors import STOPS_THE_DIVISION
 from exact_pipeline.sync.ledger import LedgerRow
+from exact_pipeline.sync.reconcile import totals_differences
 from exact_pipeline.sync.reports import (
     CustomerReport,
     MappingValidation,
@@ -217,6 +219,11 @@ class SyncEngine(SyncSession):
             window.end,
             states=(ledger.BLOCKED, ledger.FAILED, *ledger.FLAGGED),
         )
+
+    def totals_differences(self, window: Window) -> list[dict[str, Any]]:
+        """Synced documents of the window whose totals in Exact are not billing's (see
+        reconcile.py); a GET per twenty documents."""
+        return totals_differences(self.exact, self.ledger_rows(window))
 
     def accept_change(self, billing_id: str) -> LedgerRow:
         """A person has dealt with a flagged document (credit note posted, Exact corrected):

@@ -15,7 +15,7 @@ When Account, OurRef and the amount agree with an open item, Exact matches the r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -39,7 +39,6 @@ RECEIPT_JOURNAL_TYPES = (12, 16)  # Journal.Type: bank, payment service
 RECEIPT_LINE_TYPE = 20  # PaymentTerms.LineType: 20 receivable, 22 payable
 DESCRIPTION_LIMIT = 100  # BankEntryLines.Description
 # Open items read per call: GUID filters joined with `or`, well inside a URL's length.
-ITEMS_PER_CALL = 20
 
 
 class PaymentTerm(Receivable):
@@ -223,17 +222,10 @@ class OpenItems:
 def open_items(
     exact: ExactClient, division: int, entry_ids: Sequence[UUID]
 ) -> dict[UUID, OpenItems]:
-    """The receivable rows of the documents with these Exact entry/invoice ids, read
-    `ITEMS_PER_CALL` documents a call. A document Exact holds no item for is absent."""
+    """The receivable rows of the documents with these Exact entry/invoice ids (a call per
+    twenty documents). A document Exact holds no item for is absent."""
     found: dict[UUID, list[Receivable]] = {}
-    for chunk in _chunks(list(dict.fromkeys(entry_ids)), ITEMS_PER_CALL):
-        where = " or ".join(eq("TransactionEntryID", entry_id) for entry_id in chunk)
-        for item in exact.list(division, RECEIVABLES, filter=where):
-            if item.TransactionEntryID is not None:
-                found.setdefault(item.TransactionEntryID, []).append(item)
+    for item in exact.list_any(division, RECEIVABLES, "TransactionEntryID", entry_ids):
+        if item.TransactionEntryID is not None:
+            found.setdefault(item.TransactionEntryID, []).append(item)
     return {entry_id: OpenItems(tuple(rows)) for entry_id, rows in found.items()}
-
-
-def _chunks(items: list[UUID], size: int) -> Iterator[list[UUID]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -9,10 +9,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import httpx
 from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
 from dagster._core.loader import LoadingContextForTest
 
 from exact_pipeline.defs.automation import RANGE_END, RANGE_START
+from exact_pipeline.exact import ExactClient, ExactConfig
 from exact_pipeline_tests.defs.conftest import BuildDefs, check, materialization, run, tick
 from exact_pipeline_tests.exact.conftest import SandboxAdmin
 from exact_pipeline_tests.sync.builder import Billing
@@ -43,6 +45,7 @@ def test_partition_end_to_end_then_rerun_posts_nothing(
     assert documents.metadata["documents_pushed"].value == 1
     assert check(result, "all_documents_synced").passed
     assert check(result, "no_blocked_documents").passed
+    assert check(result, "totals_match_exact").passed  # read back from Exact, to the cent
     [invoice] = admin.store(NL, "salesinvoice/SalesInvoices")
     assert invoice["YourRef"] == "NL-1"
     assert Decimal(str(invoice["AmountFC"])) * 100 == doc.total_amount
@@ -173,3 +176,39 @@ def test_spent_daily_budget_stops_the_run_cleanly_and_the_ui_says_so(
     assert documents.metadata["documents_pushed"].value + left == 4
     synced = check(result, "all_documents_synced")
     assert not synced.passed and "daily API budget" in (synced.description or "")
+
+
+def test_a_document_removed_in_exact_by_hand_shows_in_the_reconciliation(
+    build_defs: BuildDefs,
+    billing: Billing,
+    admin: SandboxAdmin,
+    config: ExactConfig,
+    state_url: str,
+    connected: None,
+    mapping_folder: MappingFolder,
+    dagster_instance: dg.DagsterInstance,
+) -> None:
+    mapping_folder.setting("invoice_push_mode", "sales_entry")
+    customer = billing.customer("cus_1", "Acme B.V.")
+    billing.document("NL-1", customer, [("prod_team", 1, 9900, "tax_nl_21")])
+    billing.document("NL-2", customer, [("prod_seat", 3, 1200, "tax_nl_21")])
+    defs = build_defs()
+    run(defs, dagster_instance, partition_key="2026-11-20")
+
+    [entry] = [e for e in admin.store(NL, "salesentry/SalesEntries") if e["YourRef"] == "NL-2"]
+    with ExactClient(config, state_url) as exact:
+        token = exact.tokens.load()
+    assert token is not None
+    deleted = httpx.delete(
+        f"{config.base_url}/api/v1/{NL}/salesentry/SalesEntries(guid'{entry['EntryID']}')",
+        headers={"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"},
+    )
+    assert deleted.status_code == 204
+
+    again = run(defs, dagster_instance, partition_key="2026-11-20")
+
+    totals = check(again, "totals_match_exact")
+    assert not totals.passed
+    [row] = [r.data for r in totals.metadata["differences"].value.records]
+    assert row["number"] == "NL-2" and row["billing_total"] == "43.56"
+    assert "no longer holds it" in row["explanation"]
