@@ -6,13 +6,8 @@ and prints what it measured; nothing is asserted here (the tests do that).
 
 from __future__ import annotations
 
-import os
 import resource
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -24,26 +19,12 @@ from exact_pipeline.billing.seed import seed_billing
 from exact_pipeline.exact.client import ExactClient
 from exact_pipeline.exact.config import ExactConfig
 from exact_pipeline.mapping import load_mappings
-from exact_pipeline.postgres import EmbeddedPostgres, create_database
-from exact_pipeline.sandbox.process import SandboxProcess
+from exact_pipeline.postgres import create_database, scratch_server
+from exact_pipeline.sandbox.process import SandboxProcess, consent_code
 from exact_pipeline.sync.engine import SyncEngine
 from exact_pipeline.sync.reports import Window
 
 EXACT_CALLS_PER_MINUTE, EXACT_CALLS_PER_DAY = 60, 5_000
-
-
-@contextmanager
-def postgres_server() -> Iterator[str]:
-    if url := os.environ.get("TEST_DATABASE_URL"):
-        yield url
-        return
-    data = Path(tempfile.mkdtemp(prefix="exact-pipeline-bench-"))
-    server = EmbeddedPostgres(data)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
-        shutil.rmtree(data, ignore_errors=True)
 
 
 def peak_rss_mb() -> float:
@@ -87,13 +68,8 @@ def bench_sync(admin_url: str, customers: int, today: date) -> None:
             redirect_uri="http://127.0.0.1:8765/callback",
             token_key="bench",
         )
-        code = sandbox.admin(
-            "POST",
-            "oauth/code",
-            client_id=config.client_id,
-            redirect_uri=config.redirect_uri,
-            divisions=[e.division for e in mappings.settings.entities.values()],
-        )["code"]
+        divisions = [e.division for e in mappings.settings.entities.values()]
+        code = consent_code(sandbox.url, config.client_id, config.redirect_uri, divisions)
         zone = mappings.settings.zone
         end = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone)
         window = Window(end - timedelta(days=40), end)
@@ -145,7 +121,7 @@ def bench_sync(admin_url: str, customers: int, today: date) -> None:
 def bench(customers: int, months: int, sync_customers: int) -> None:
     """Measure seeding, reading, syncing and memory; print the figures."""
     today = date.today()
-    with postgres_server() as admin_url:
+    with scratch_server() as admin_url:
         bench_seed_and_read(admin_url, customers, months, today)
         bench_sync(admin_url, sync_customers, today)
     line("memory", f"peak RSS {peak_rss_mb():,.0f} MB")

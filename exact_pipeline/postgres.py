@@ -7,6 +7,11 @@ instead. The embedded server listens on a Unix socket only.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -76,3 +81,21 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.stop()  # type: ignore[attr-defined]
             self._server = None
+
+
+@contextmanager
+def scratch_server() -> Iterator[str]:
+    """A server where databases may be created and dropped: `TEST_DATABASE_URL`'s (its
+    maintenance database), or a throwaway embedded one, removed afterwards."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    # Not under pytest's tmp dir: each pytest process resets that tree to mode 0700, which
+    # locks out the server's own system user (it runs as `pgserver` when we are root).
+    data = Path(tempfile.mkdtemp(prefix="exact-pipeline-pg-"))
+    server = EmbeddedPostgres(data)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)

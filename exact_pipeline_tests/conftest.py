@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from exact_pipeline.postgres import EmbeddedPostgres, create_database
+from exact_pipeline.postgres import create_database, scratch_server
 from exact_pipeline.sandbox.process import SandboxProcess, free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,16 +23,8 @@ __all__ = ["REPO", "SandboxProcess", "free_port"]
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
     """URL of a database on a server where tests may create databases."""
-    if url := os.environ.get("TEST_DATABASE_URL"):
+    with scratch_server() as url:
         yield url
-        return
-    # Not under pytest's tmp dir: each pytest process resets that tree to mode 0700, which
-    # locks out the server's own system user (it runs as `pgserver` when we are root).
-    data = Path(tempfile.mkdtemp(prefix="exact-pipeline-pg-"))
-    server = EmbeddedPostgres(data)
-    yield server.start()
-    server.stop()
-    shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,9 @@ import click
 import httpx
 import psycopg
 
+from exact_pipeline.demo import catalog
 from exact_pipeline.exact.client import ExactClient
+from exact_pipeline.sandbox.process import consent_code
 from exact_pipeline.settings import EnvSettings
 
 # The demo sandbox is generous so a first start syncs its weeks in a few minutes; the tests and
@@ -50,16 +52,12 @@ def connect_to_sandbox(settings: EnvSettings, sandbox_url: str) -> None:
         if stored and not stored.is_dead:
             click.echo(f"connected to Exact as {stored.user_name} (kept)")
             return
-        response = httpx.post(
-            f"{sandbox_url}/_sandbox/oauth/code",
-            json={
-                "client_id": settings.exact_client_id,
-                "redirect_uri": settings.exact_redirect_uri,
-                "divisions": [310001, 320001],
-            },
-            timeout=10,
+        code = consent_code(
+            sandbox_url,
+            settings.exact_client_id,
+            settings.exact_redirect_uri,
+            [entity.division for entity in catalog.ENTITIES],
         )
-        response.raise_for_status()
-        connection = exact.connect(response.json()["code"])
+        connection = exact.connect(code)
     granted = ", ".join(str(d.code) for d in connection.divisions)
     click.echo(f"connected to the sandbox as {connection.user_name}: divisions {granted}")

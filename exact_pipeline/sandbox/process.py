@@ -11,6 +11,18 @@ from pathlib import Path
 import httpx
 
 
+def consent_code(sandbox_url: str, client_id: str, redirect_uri: str, divisions: list[int]) -> str:
+    """An authorization code for `divisions`, as approving the sandbox's consent page gives
+    (admin API; the code is then exchanged like any other)."""
+    response = httpx.post(
+        f"{sandbox_url}/_sandbox/oauth/code",
+        json={"client_id": client_id, "redirect_uri": redirect_uri, "divisions": divisions},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()["code"]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

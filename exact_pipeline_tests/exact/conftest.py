@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from exact_pipeline.exact import ExactClient, ExactConfig, RetryPolicy
+from exact_pipeline.sandbox.process import consent_code
 from exact_pipeline.settings import STATE_SCHEMA
 from exact_pipeline_tests.conftest import SandboxProcess, free_port
 
@@ -65,12 +66,7 @@ class SandboxAdmin:
         return self._json(self.http.get("/_sandbox/clock"))["epoch_ms"] / 1000
 
     def code(self, redirect_uri: str, divisions: list[int] | None = None) -> str:
-        body = {
-            "client_id": CLIENT_ID,
-            "redirect_uri": redirect_uri,
-            "divisions": divisions or [NL, BE],
-        }
-        return self._json(self.http.post("/_sandbox/oauth/code", json=body))["code"]
+        return consent_code(self.url, CLIENT_ID, redirect_uri, divisions or [NL, BE])
 
 
 @pytest.fixture
