@@ -4,6 +4,8 @@ The partitions follow the mapping tables (history_start, timezone), so they are 
 bad table stops the code location from loading with the table's own error message.
 """
 
+import warnings
+
 import dagster as dg
 
 from exact_pipeline.defs.assets import build_sync_assets, mapping_tables, payments_from_exact
@@ -13,6 +15,10 @@ from exact_pipeline.defs.partitions import daily_partitions
 from exact_pipeline.defs.resources import ExactSync, exact_sync_from_env
 from exact_pipeline.mapping import Mappings, load_mappings
 from exact_pipeline.settings import MappingsLocation
+
+# `BackfillPolicy` is beta in Dagster 1.13, and each load of these definitions (the code server,
+# every run and step process) would say so on the terminal: nothing a reader can act on.
+warnings.filterwarnings("ignore", "Parameter `backfill_policy`", category=dg.BetaWarning)
 
 
 def build_definitions(mappings: Mappings, exact_sync: ExactSync) -> dg.Definitions:

@@ -1,6 +1,9 @@
 """The demo company's documents: subscription invoices, one-off invoices, credit notes, drafts,
 voided invoices and payments over the last N months, deterministic for a seed and a day.
 
+Nothing is dated after `now` (the moment of seeding): a billing database holds no rows from the
+future, and a change cursor that saw one would skip every real change until that moment.
+
 Everything is built from `exact_pipeline.demo.catalog`, so the sandbox and the mapping tables
 agree with it. Amounts follow the billing system's rules (`amounts.line_amounts`): a line is
 quantity × unit amount rounded half up, its tax is rounded on the line, totals are sums.
@@ -91,7 +94,7 @@ class _Subscriber:
     customer: Customer
     entity: InvoicingEntity
     zone: ZoneInfo
-    horizon: datetime  # the end of `today` in the entity's zone: nothing happens after it
+    horizon: datetime  # the end of `today` in the entity's zone, or `now` if earlier
     standard_rate: TaxRate
     reduced_rate: TaxRate  # for REDUCED_RATE_PRODUCTS
     start: int  # first billed month (index into the window)
@@ -128,16 +131,21 @@ def reference_data() -> ReferenceData:
     )
 
 
-def generate_demo_data(*, seed: int, customers: int, months: int, today: date) -> DemoData:
-    return _Generator(seed, months, today).run(customers)
+def generate_demo_data(
+    *, seed: int, customers: int, months: int, today: date, now: datetime | None = None
+) -> DemoData:
+    """`now` (default: the end of `today`) bounds every timestamp; today's documents and
+    payments fall between midnight and `now`, the same ones whatever the hour."""
+    return _Generator(seed, months, today, now).run(customers)
 
 
 class _Generator:
-    def __init__(self, seed: int, months: int, today: date) -> None:
+    def __init__(self, seed: int, months: int, today: date, now: datetime | None) -> None:
         if months < 1:
             raise ValueError("months must be at least 1")
         self.rng = random.Random(seed)
         self.today = today
+        self.now = now
         first = today.year * 12 + today.month - 1 - (months - 1)
         self.months = [(m // 12, m % 12 + 1) for m in range(first, first + months)]
         self.reference = reference_data()
@@ -208,7 +216,7 @@ class _Generator:
             customer=customer,
             entity=entity,
             zone=zone,
-            horizon=datetime.combine(self.today + timedelta(days=1), time(), zone).astimezone(UTC),
+            horizon=self._horizon(zone),
             standard_rate=standard,
             reduced_rate=reduced,
             start=start,
@@ -223,6 +231,10 @@ class _Generator:
             if large and rng.random() < 0.2
             else None,
         )
+
+    def _horizon(self, zone: ZoneInfo) -> datetime:
+        end_of_today = datetime.combine(self.today + timedelta(days=1), time(), zone)
+        return min(end_of_today, self.now or end_of_today).astimezone(UTC)
 
     def _line(
         self,
@@ -328,7 +340,9 @@ class _Generator:
         return [self._line(s, product_id, choices[product_id]()) for product_id in picked]
 
     def _moment(self, s: _Subscriber, day: date) -> datetime:
-        """Business hours in the entity's zone; a few just before or after midnight."""
+        """Business hours in the entity's zone; a few just before or after midnight. On the
+        horizon's day, the same share of the day up to the horizon instead (same draws, so the
+        rest of the data does not depend on the hour of seeding)."""
         draw = self.rng.random()
         if draw < 0.03:
             seconds = 23 * 3600 + 1800 + self.rng.randrange(1800)
@@ -336,8 +350,11 @@ class _Generator:
             seconds = self.rng.randrange(1800)
         else:
             seconds = 8 * 3600 + self.rng.randrange(10 * 3600)
-        local = datetime.combine(day, time(), s.zone) + timedelta(seconds=seconds)
-        return local.astimezone(UTC)
+        midnight = datetime.combine(day, time(), s.zone)
+        moment = midnight + timedelta(seconds=seconds)
+        if moment >= s.horizon:
+            moment = midnight + (s.horizon - midnight) * (seconds / 86400)
+        return moment.astimezone(UTC)
 
     def _add_unmapped_lines(self, drafts: list[_Draft]) -> None:
         """The not-yet-mapped product, on a handful of invoices of the last three weeks."""

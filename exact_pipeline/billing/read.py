@@ -1,15 +1,16 @@
 """What the sync engine reads from the billing database.
 
 Every function takes an open psycopg 3 connection and runs a fixed number of set-based queries,
-whatever the number of rows: `read_documents` runs four (documents, lines, PDFs, payments), the
-others one.
+whatever the number of rows: `read_documents` runs four (documents, lines, PDFs, payments),
+`changes_since` two (the database's horizon, then the changes), the others one.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import psycopg
@@ -89,6 +90,8 @@ _CHANGES = """
 SELECT id, number, type, status, invoicing_entity_id, issued_at, updated_at
 FROM invoices
 WHERE status <> 'draft' AND (updated_at, id) > (%(updated_at)s, %(id)s)
+  AND (id, updated_at) NOT IN (
+      SELECT * FROM unnest(%(seen_ids)s::text[], %(seen_stamps)s::timestamptz[]))
 ORDER BY updated_at, id
 LIMIT %(limit)s
 """
@@ -186,6 +189,19 @@ def read_payments(conn: Connection, start: datetime, end: datetime) -> list[Paym
     )
 
 
+def read_payments_recorded(conn: Connection, since: datetime) -> list[Payment]:
+    """Billing's own payments (source `billing`) recorded (`created_at`) at or after `since`,
+    whatever their `paid_at`: a payment booked today for an earlier day is among them."""
+    return _payments(conn, "p.source = 'billing' AND p.created_at >= %(since)s", {"since": since})
+
+
+def database_now(conn: Connection) -> datetime:
+    """The billing database's clock (the start of the connection's transaction)."""
+    row = conn.execute("SELECT now()").fetchone()
+    assert row is not None
+    return row[0]  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class ChangeMark:
     """A high-water mark over changes to finalized documents: (updated_at, id), in that order.
@@ -201,17 +217,86 @@ class ChangeMark:
 
     @classmethod
     def parse(cls, text: str) -> ChangeMark:
-        stamp, _, doc_id = text.partition("|")
+        stamp, bar, doc_id = text.partition("|")
         updated_at = datetime.fromisoformat(stamp)
-        if updated_at.tzinfo is None or not doc_id:
+        if updated_at.tzinfo is None or not bar:  # a floor's id may be "" (before any id)
             raise ValueError(f"not a change mark: {text!r}")
         return cls(updated_at, doc_id)
 
 
+# How far behind the highest change read the sensor keeps looking: a writer's transaction that
+# stamped `updated_at` up to this long before it committed is still seen. Longer transactions
+# are seen too while Postgres shows their start (`pg_stat_activity`, to a role allowed to).
+LATE_COMMIT_OVERLAP = timedelta(minutes=15)
+# The most changes a cursor remembers above its floor (they are what keeps it from requesting
+# a change twice); a burst beyond this moves the floor up instead of growing the cursor.
+SEEN_AT_MOST = 1000
+
+_HORIZON = """
+SELECT now(),
+       (SELECT min(xact_start) FROM pg_stat_activity
+        WHERE datname = current_database() AND backend_xid IS NOT NULL
+          AND pid <> pg_backend_pid())
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeCursor:
+    """Where a reader of changes stands: every change at or below `floor` is behind it, and
+    those above it that it has already returned are `seen` (by id and version, `updated_at`).
+
+    The floor stays `LATE_COMMIT_OVERLAP` behind the highest change read, behind the start of
+    the oldest transaction still writing, and behind the database's `now()`: a change
+    committed late with an earlier stamp, or one committed after a row dated in the future,
+    is still above it and not seen yet. `str(cursor)` is what a Dagster sensor cursor holds.
+    """
+
+    floor: ChangeMark
+    seen: frozenset[ChangeMark] = frozenset()
+
+    def __str__(self) -> str:
+        return json.dumps({"floor": str(self.floor), "seen": sorted(map(str, self.seen))})
+
+    @classmethod
+    def parse(cls, text: str) -> ChangeCursor:
+        """Also reads the bare mark of earlier versions (everything up to it was read)."""
+        if not text.startswith("{"):
+            return cls(ChangeMark.parse(text))
+        data = json.loads(text)
+        return cls(ChangeMark.parse(data["floor"]), frozenset(map(ChangeMark.parse, data["seen"])))
+
+    def after(
+        self,
+        changes: list[DocumentChange],
+        now: datetime,
+        oldest_writer: datetime | None,
+        full: bool,
+    ) -> ChangeCursor:
+        """The cursor once `changes` (read from this one; `full`: as many as were asked for)
+        have been returned, at the database's `now` with its oldest open writer."""
+        seen = self.seen | {ChangeMark(c.updated_at, c.id) for c in changes}
+        high = max((m.updated_at for m in seen), default=self.floor.updated_at)
+        bound = min(high, now, oldest_writer or now) - LATE_COMMIT_OVERLAP
+        floor = max(self.floor, ChangeMark(bound, ""))
+        kept = sorted(m for m in seen if m > floor)
+        if len(kept) > SEEN_AT_MOST:
+            floor = kept[-SEEN_AT_MOST - 1]
+            if full:  # never past a change not returned yet: they all follow the last one read
+                floor = min(floor, ChangeMark(changes[-1].updated_at, changes[-1].id))
+            kept = [m for m in kept if m > floor]
+        return ChangeCursor(floor, frozenset(kept))
+
+
 @dataclass(frozen=True, slots=True)
 class ChangeBatch:
-    changes: list[DocumentChange]  # in (updated_at, id) order
-    mark: ChangeMark | None  # after the last change; the mark passed in when there is none
+    changes: list[DocumentChange]  # in (updated_at, id) order, each returned once
+    cursor: ChangeCursor  # to read the next batch from
+
+    @property
+    def mark(self) -> ChangeMark | None:
+        """The highest change of the batch; None when it is empty."""
+        last = self.changes[-1] if self.changes else None
+        return ChangeMark(last.updated_at, last.id) if last else None
 
 
 def change_head(conn: Connection) -> ChangeMark | None:
@@ -224,22 +309,43 @@ def change_head(conn: Connection) -> ChangeMark | None:
 
 
 def changes_since(
-    conn: Connection, mark: ChangeMark | str | None, limit: int = 1000
+    conn: Connection, cursor: ChangeCursor | str | None, limit: int = 1000
 ) -> ChangeBatch:
-    """Finalized documents changed after `mark` (all of them for None), at most `limit`.
+    """Finalized documents changed after `cursor` and not returned from it yet (all of them for
+    None), at most `limit`, with the cursor to read on from.
 
-    `updated_at` is set in the writer's transaction, so a transaction that commits after a later
-    one can land behind the mark: the hourly schedule, not the sensor, is the safety net for that.
+    `updated_at` is stamped in the writer's transaction, which may commit after a later one:
+    the cursor keeps an overlap behind the highest change (see `ChangeCursor`), and the
+    changes it has seen there are skipped by id and version, so none is returned twice.
     """
-    if isinstance(mark, str):
-        mark = ChangeMark.parse(mark)
-    after = mark or ChangeMark(datetime.min.replace(tzinfo=UTC), "")
+    if isinstance(cursor, str):
+        cursor = ChangeCursor.parse(cursor)
+    cursor = cursor or ChangeCursor(ChangeMark(datetime.min.replace(tzinfo=UTC), ""))
+    # First the horizon, then the changes: a writer not open at the horizon started after it.
+    now, oldest_writer = conn.execute(_HORIZON).fetchone() or (None, None)
+    seen = sorted(cursor.seen)
     rows = conn.execute(
-        _CHANGES, {"updated_at": after.updated_at, "id": after.id, "limit": limit}
+        _CHANGES,
+        {
+            "updated_at": cursor.floor.updated_at,
+            "id": cursor.floor.id,
+            "seen_ids": [m.id for m in seen],
+            "seen_stamps": [m.updated_at for m in seen],
+            "limit": limit,
+        },
     ).fetchall()
     changes = [DocumentChange(*row) for row in rows]
-    last = changes[-1] if changes else None
-    return ChangeBatch(changes, ChangeMark(last.updated_at, last.id) if last else mark)
+    return ChangeBatch(changes, cursor.after(changes, now, oldest_writer, len(changes) == limit))
+
+
+def start_of_changes(conn: Connection) -> ChangeCursor:
+    """A cursor at the head of billing's changes: what is there now counts as read (the
+    changes in the overlap are remembered as seen), what commits from now on does not."""
+    now = database_now(conn)
+    head = change_head(conn)
+    stamp = min(head.updated_at, now) if head else now
+    start = ChangeCursor(ChangeMark(stamp - LATE_COMMIT_OVERLAP, ""))
+    return changes_since(conn, start, limit=SEEN_AT_MOST).cursor
 
 
 def read_entities(conn: Connection) -> list[InvoicingEntity]:

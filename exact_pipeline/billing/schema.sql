@@ -111,6 +111,7 @@ CREATE INDEX IF NOT EXISTS invoices_original_invoice_id ON invoices (original_in
     WHERE original_invoice_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS payments_invoice_id ON payments (invoice_id);
 CREATE INDEX IF NOT EXISTS payments_paid_at ON payments (paid_at);
+CREATE INDEX IF NOT EXISTS payments_created_at ON payments (created_at);
 CREATE INDEX IF NOT EXISTS customers_updated_at ON customers (updated_at);
 -- invoice_lines (invoice_id, position) is indexed by its UNIQUE constraint.
 

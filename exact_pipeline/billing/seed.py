@@ -12,7 +12,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from time import perf_counter
 
 from exact_pipeline.billing.database import (
@@ -66,14 +66,18 @@ def seed_billing(
     customers: int = 200,
     months: int = 12,
     today: date | None = None,
+    now: datetime | None = None,
     reset: bool = False,
 ) -> SeedReport:
-    """Create the schema and load the demo data (deterministic for `seed` and `today`).
+    """Create the schema and load the demo data (deterministic for `seed` and a past `today`).
 
-    Refuses a database whose billing tables hold data, unless `reset` drops them first.
+    Nothing is dated after `now` (default: this moment), so seeding today's data at 10:00 writes
+    no document, payment or change of 15:00. Refuses a database whose billing tables hold data,
+    unless `reset` drops them first.
     """
+    moment = now or datetime.now(UTC)
     with _garbage_collector_paused():
-        return _seed(target, seed, customers, months, today or date.today(), reset)
+        return _seed(target, seed, customers, months, today or date.today(), moment, reset)
 
 
 @contextmanager
@@ -88,10 +92,16 @@ def _garbage_collector_paused() -> Iterator[None]:
 
 
 def _seed(
-    target: ConnectionOrUrl, seed: int, customers: int, months: int, today: date, reset: bool
+    target: ConnectionOrUrl,
+    seed: int,
+    customers: int,
+    months: int,
+    today: date,
+    now: datetime,
+    reset: bool,
 ) -> SeedReport:
     started = perf_counter()
-    data = generate_demo_data(seed=seed, customers=customers, months=months, today=today)
+    data = generate_demo_data(seed=seed, customers=customers, months=months, today=today, now=now)
     documents = data.documents
     finalized = [d for d in documents if d.status != "draft"]
     generated = perf_counter()

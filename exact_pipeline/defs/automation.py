@@ -12,7 +12,7 @@ from datetime import datetime
 import dagster as dg
 import psycopg
 
-from exact_pipeline.billing.read import change_head, changes_since
+from exact_pipeline.billing.read import changes_since, start_of_changes
 from exact_pipeline.defs.partitions import automated_keys, local_day, previous_day
 from exact_pipeline.defs.resources import ExactSync
 from exact_pipeline.mapping import Mappings
@@ -21,7 +21,7 @@ from exact_pipeline.sync import ledger
 RUNNING = dg.DefaultScheduleStatus.RUNNING
 TRIGGER_TAG = "exact_pipeline/trigger"
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
-# The cursor while billing holds no finalized document yet (Dagster reads "" as no cursor).
+# The cursor earlier versions wrote while billing held no finalized document yet.
 EMPTY_BILLING = "empty"
 # The ticks shortly after midnight also sync yesterday, for documents finalized late at night.
 YESTERDAY_UNTIL_HOUR = 2
@@ -42,6 +42,19 @@ def build_jobs(
         description="Validate the mapping tables against Exact's master data.",
     )
     return sync, validate
+
+
+def build_fix_job(partitions: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
+    """What a mapping edit starts: the tables validated first (so the synced days record the
+    new tables as their input, and are no longer stale), then the days waiting for a fix."""
+    return dg.define_asset_job(
+        "apply_mapping_fix",
+        selection=dg.AssetSelection.assets("mapping_tables")
+        | dg.AssetSelection.groups("exact_sync"),
+        partitions_def=partitions,
+        description="Validate the mapping tables, then re-run the days holding blocked or "
+        "failed documents.",
+    )
 
 
 def build_import_job() -> dg.UnresolvedAssetJobDefinition:
@@ -97,23 +110,26 @@ def build_automation(
             if context.cursor is None:
                 # First tick: start at the head, so history is not replayed day by day; the
                 # automated days not synced yet are caught up in ONE range run.
-                head = change_head(conn)
                 catch_up = catch_up_request(context.instance, existing)
                 return dg.SensorResult(
                     run_requests=[catch_up] if catch_up else [],
-                    cursor=str(head) if head else EMPTY_BILLING,
+                    cursor=str(start_of_changes(conn)),
                     skip_reason=None if catch_up else "initialised at the head of billing changes",
                 )
+            # A cursor written while billing was empty (earlier versions) reads all changes.
             since = None if context.cursor == EMPTY_BILLING else context.cursor
             batch = changes_since(conn, since)
         if not batch.changes:
-            return dg.SkipReason("no new or changed finalized documents")
+            # The cursor still moves: its floor follows the clock, its overlap forgets.
+            return dg.SensorResult(
+                skip_reason="no new or changed finalized documents", cursor=str(batch.cursor)
+            )
         days = {local_day(change.issued_at, mappings).isoformat() for change in batch.changes}
         # A document dated after today waits for its day (the hourly schedule picks it up).
         keys = [key for key in automated_keys(mappings, sorted(days)) if key in existing]
         return dg.SensorResult(
-            # The run key carries the high-water mark: a later change on an already-run day
-            # must start a new run, not be swallowed by the day's earlier key.
+            # The run key carries the batch's highest change: a later change on an already-run
+            # day must start a new run, not be swallowed by the day's earlier key.
             run_requests=[
                 dg.RunRequest(
                     partition_key=key,
@@ -122,7 +138,7 @@ def build_automation(
                 )
                 for key in keys
             ],
-            cursor=str(batch.mark) if batch.mark else EMPTY_BILLING,
+            cursor=str(batch.cursor),
         )
 
     def catch_up_request(
@@ -137,12 +153,15 @@ def build_automation(
             tags={RANGE_START: missing[0], RANGE_END: missing[-1], TRIGGER_TAG: "catch_up"},
         )
 
+    fix_job = build_fix_job(partitions)
+
     @dg.sensor(
-        jobs=[validate_job, sync_job],
+        jobs=[validate_job, fix_job],
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="When the mapping tables change: re-validates them, and re-runs the "
-        "automated days holding blocked documents, so a fix goes through at once.",
+        description="When the mapping tables change: re-validates them and, in the same run, "
+        "re-runs the automated days holding blocked or failed documents, so a fix goes through "
+        "in one run.",
     )
     def mapping_changes(
         context: dg.SensorEvaluationContext, exact_sync: ExactSync
@@ -150,23 +169,31 @@ def build_automation(
         fingerprint = exact_sync.mappings().fingerprint()
         if fingerprint == context.cursor:
             return dg.SkipReason("mapping tables unchanged")
-        tag = {TRIGGER_TAG: "mapping_change"}
-        validate = dg.RunRequest(
-            job_name=validate_job.name, run_key=f"mappings:{fingerprint}", tags=tag
-        )
+        # The previous fingerprint too: an edit undone later is a change again.
+        run_key = f"mappings:{fingerprint}:{context.cursor}"
         with psycopg.connect(exact_sync.settings().state_url, autocommit=True) as state:
             ledger.ensure_schema(state)
-            days = [day.isoformat() for day in ledger.days_waiting_for_a_fix(state)]
-        retries = [
-            dg.RunRequest(
-                job_name=sync_job.name,
-                partition_key=day,
-                run_key=f"mappings:{fingerprint}:{day}",
-                tags=tag,
+            waiting = [day.isoformat() for day in ledger.days_waiting_for_a_fix(state)]
+        existing = set(partitions.get_partition_keys(datetime.now(zone)))
+        days = [day for day in automated_keys(mappings, waiting) if day in existing]
+        return dg.SensorResult(run_requests=[fix_request(run_key, days)], cursor=fingerprint)
+
+    def fix_request(run_key: str, days: list[str]) -> dg.RunRequest:
+        """Validation alone, or validation then every waiting day in ONE run: one process and
+        one pass over Exact's master data instead of a run per day. The range also holds the
+        days between (idempotent: their synced documents cost no call)."""
+        tags = {TRIGGER_TAG: "mapping_change"}
+        if not days:
+            return dg.RunRequest(job_name=validate_job.name, run_key=run_key, tags=tags)
+        if len(days) == 1:
+            return dg.RunRequest(
+                job_name=fix_job.name, run_key=run_key, partition_key=days[0], tags=tags
             )
-            for day in automated_keys(mappings, days)
-        ]
-        return dg.SensorResult(run_requests=[validate, *retries], cursor=fingerprint)
+        return dg.RunRequest(
+            job_name=fix_job.name,
+            run_key=run_key,
+            tags={**tags, RANGE_START: days[0], RANGE_END: days[-1]},
+        )
 
     hourly_import = dg.ScheduleDefinition(
         name="hourly_payment_import",

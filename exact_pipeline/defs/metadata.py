@@ -7,6 +7,9 @@ from typing import Any
 
 import dagster as dg
 
+from exact_pipeline.sync import ledger
+from exact_pipeline.sync.reports import CustomerReport, PushReport, StageReport
+
 MAX_TABLE_ROWS = 500  # the UI stays responsive; the ledger holds the rest
 
 
@@ -38,3 +41,83 @@ def rows_note(rows: Sequence[object]) -> dict[str, str]:
     if len(rows) <= MAX_TABLE_ROWS:
         return {}
     return {"note": f"showing {MAX_TABLE_ROWS} of {len(rows)} rows; the ledger holds them all"}
+
+
+def causes(summary: Sequence[tuple[str, int]]) -> dg.MetadataValue:
+    """Why documents are held back, grouped by cause (each with its fix), most frequent first:
+    what a person reads before the table of documents."""
+    if not summary:
+        return dg.MetadataValue.md("Nothing is held back.")
+    lines = ["| documents | cause and fix |", "|---:|---|"]
+    lines += [f"| {count} | {_md_cell(cause)} |" for cause, count in summary]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def causes_sentence(total: int, summary: Sequence[tuple[str, int]], shown: int = 3) -> str:
+    """The check's one-line description: how many, and the main causes with their fixes."""
+    parts = [f"{count} × {cause}" for cause, count in summary[:shown]]
+    if len(summary) > shown:
+        parts.append(f"and {len(summary) - shown} more cause(s): see `causes`")
+    return f"{total} document(s) need attention. " + "; ".join(parts)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+# The columns a person needs first, narrow enough to read without scrolling; the long ones
+# (reason, description) last.
+PREVIEW_COLUMNS = ("number", "state", "exact_account", "division", "excl", "vat", "total", "lines")
+
+
+def preview(report: StageReport) -> dict[str, Any]:
+    """A day's staging: documents per state, then what will be posted: one row per document
+    (to which Exact account, for how much), and one per line (item or GL account, VAT code,
+    amounts)."""
+    documents = [
+        {**{key: row.get(key) for key in PREVIEW_COLUMNS}, "reason": row.get("reason")}
+        for row in report.rows
+    ]
+    lines = [line for row in report.rows for line in report.lines.get(row["number"], [])]
+    return {
+        **counts("documents_", report.counts),
+        "dagster/row_count": len(report.rows),
+        "payload preview": table(documents),
+        "payload lines": table(lines),
+        **rows_note(documents),
+        **({"lines note": rows_note(lines)["note"]} if rows_note(lines) else {}),
+    }
+
+
+def customer_figures(report: CustomerReport) -> dict[str, Any]:
+    return {
+        **counts("customers_", report.counts),
+        "stopped": report.stopped or "no",
+        "customers": table(report.rows),
+        **rows_note(report.rows),
+    }
+
+
+def push_figures(
+    report: PushReport, states: Mapping[str, int], calls_note: str | None
+) -> dict[str, Any]:
+    """A day's push: the day's documents per state after it (`synced`, `blocked`, `failed`,
+    `staged`: what the asset page plots), this run's outcomes, the API calls it spent, why it
+    stopped, and the documents."""
+    figures: dict[str, Any] = {
+        "synced": int(states.get(ledger.SYNCED, 0)),
+        "blocked": int(states.get(ledger.BLOCKED, 0)),
+        "failed": int(states.get(ledger.FAILED, 0)),
+        "staged": int(states.get(ledger.STAGED, 0)),
+        **counts("documents_", report.counts),
+    }
+    if report.api_calls or not calls_note:
+        figures["api_calls"] = sum(report.api_calls.values())
+        figures |= counts("api_calls_division_", report.api_calls)
+    else:  # left out rather than a wrong number: a plot shows a gap
+        figures["api_calls_note"] = f"not counted per day: {calls_note}"
+    return figures | {
+        "stopped": report.stopped or "no: every staged document was attempted",
+        "documents": table(report.rows),
+        **rows_note(report.rows),
+    }

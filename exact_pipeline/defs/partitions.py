@@ -26,6 +26,18 @@ def window_of(context: dg.AssetExecutionContext) -> Window:
     return Window(start=window.start, end=window.end)
 
 
+def days_of(context: dg.AssetExecutionContext) -> list[tuple[str, Window]]:
+    """Each partition of the run with its own window, oldest first: a range run reports its
+    figures and checks day by day, as a run of one day would."""
+    partitions = context.assets_def.partitions_def
+    assert isinstance(partitions, dg.TimeWindowPartitionsDefinition)
+    days = []
+    for key in context.partition_keys:
+        window = partitions.time_window_for_partition_key(key)
+        days.append((key, Window(start=window.start, end=window.end)))
+    return days
+
+
 def automated_keys(mappings: Mappings, keys: list[str]) -> list[str]:
     """The partitions automation may touch: from `connection_date` on. Older ones are history,
     pushed only by a backfill someone chooses to launch."""

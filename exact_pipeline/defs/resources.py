@@ -13,6 +13,7 @@ from typing import TypeVar
 import dagster as dg
 from pydantic import SecretStr
 
+from exact_pipeline.defs.run_health import stop_with_run_worker
 from exact_pipeline.exact.client import ExactClient
 from exact_pipeline.mapping import Mappings, load_mappings
 from exact_pipeline.settings import EnvSettings
@@ -54,6 +55,7 @@ class ExactSync(dg.ConfigurableResource):
 
     @contextmanager
     def _connected(self, kind: type[T]) -> Iterator[T]:
+        stop_with_run_worker()  # never an orphan calling Exact beside the next run
         settings = self.settings()
         with (
             ExactClient.from_settings(settings) as exact,

@@ -1,7 +1,12 @@
-"""`exact-pipeline demo`: Postgres, the Exact sandbox and `dagster dev`, started and stopped as one.
+"""`exact-pipeline demo`: Postgres, the Exact sandbox and Dagster, started and stopped as one.
 
-The children run in their own sessions so that Ctrl-C reaches only this launcher, which then stops
-each child exactly once, in order (a second SIGINT would abort `dagster dev`'s own shutdown).
+Order (each line is printed as it happens, with the seconds since the start):
+  1. Postgres (embedded, or the servers named in the environment);
+  2. the sandbox and Dagster's code server and web server start in the background (neither can
+     start a run), while the billing database is seeded on a first start;
+  3. the sandbox gets its limits and the demo's consent (the Exact connection);
+  4. the Dagster daemon starts last: its sensors find seeded billing data and a live connection.
+Ctrl-C stops the children in reverse order, each exactly once.
 """
 
 from __future__ import annotations
@@ -10,23 +15,26 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
+import warnings
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 import httpx
 
-from exact_pipeline.demo.prepare import connect_to_sandbox, prepare_billing, prepare_sandbox
+from exact_pipeline.demo import services
 from exact_pipeline.postgres import EmbeddedPostgres, create_database, psycopg2_url, redacted
+from exact_pipeline.sandbox.process import free_port
 from exact_pipeline.settings import EnvSettings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = services.REPO
+# Beside the pipeline's own settings, what `dagster asset materialize` needs to run against the
+# demo's Dagster instance (README, "Backfilling history").
+DAGSTER_ENV = ("DAGSTER_HOME", "DAGSTER_PG_URL")
 
 
 @dataclass(frozen=True)
@@ -51,12 +59,30 @@ class DemoPaths:
 
     @property
     def env_file(self) -> Path:
-        """The demo's settings, for commands run beside it (`exact-pipeline demo-payments`)."""
+        """The demo's settings, for commands run beside it (`exact-pipeline demo-payments`,
+        `uv run --env-file .demo/demo.env dagster asset materialize …`)."""
         return self.root / "demo.env"
 
 
+@dataclass
+class Progress:
+    """One line per phase, with the seconds since the launcher started."""
+
+    started: float = field(default_factory=time.monotonic)
+
+    def __call__(self, message: str) -> None:
+        click.echo(f"[{self.elapsed():5.1f} s] {message}")
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def env_file_names() -> list[str]:
+    return [*(name.upper() for name in EnvSettings.model_fields), *DAGSTER_ENV]
+
+
 def write_env_file(path: Path, env: dict[str, str]) -> None:
-    names = [name.upper() for name in EnvSettings.model_fields]
+    names = env_file_names()
     path.write_text("".join(f"{name}={env[name]}\n" for name in names if name in env))
     path.chmod(0o600)  # it holds the demo's token key
 
@@ -67,45 +93,31 @@ def settings_from(env: dict[str, str]) -> EnvSettings:
     return EnvSettings(**{k.lower(): v for k, v in env.items() if k.lower() in names})
 
 
-def port_is_free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_until(
+    check: Callable[[], bool],
+    what: str,
+    timeout: float,
+    progress: Progress | None = None,
+    every: float = 15,
+) -> None:
+    """Poll `check`; with `progress`, say every `every` seconds that it is still waiting."""
+    started = time.monotonic()
+    said = started
+    while time.monotonic() - started < timeout:
         try:
             if check():
                 return
         except httpx.TransportError:
             pass
+        if progress and time.monotonic() - said >= every:
+            said = time.monotonic()
+            progress(f"  … {what}: still loading ({said - started:.0f} s)")
         time.sleep(0.25)
     raise click.ClickException(f"{what} did not come up within {timeout:.0f} s")
 
 
-def default_signals() -> None:
-    """In the child: a launcher started in the background inherits SIGINT/SIGTERM ignored, and
-    a child that keeps them ignored could not be stopped gracefully."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_DFL)
-
-
-def start_child(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        args, cwd=REPO, env=env, start_new_session=True, preexec_fn=default_signals
-    )
-
-
-def stop_child(proc: subprocess.Popen[bytes], sig: int, timeout: float) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(sig)
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+def answers(url: str) -> bool:
+    return httpx.get(url, timeout=2).status_code == 200
 
 
 def demo_token_key(paths: DemoPaths) -> str:
@@ -122,7 +134,11 @@ def database_urls(paths: DemoPaths, stack: ExitStack) -> tuple[str, str]:
     if billing and dagster:
         return billing, dagster
     server = EmbeddedPostgres(paths.pgdata)
-    admin = server.start()
+    with warnings.catch_warnings():
+        # platformdirs, imported by the server's wheel, warns when XDG_RUNTIME_DIR is unset (a
+        # container, sudo); the server keeps its socket in the data folder anyway.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        admin = server.start()
     stack.callback(server.stop)
     return (
         billing or create_database(admin, "billing"),
@@ -130,81 +146,108 @@ def database_urls(paths: DemoPaths, stack: ExitStack) -> tuple[str, str]:
     )
 
 
+def demo_env(paths: DemoPaths, billing_url: str, dagster_url: str, sandbox_url: str) -> dict:
+    return {
+        **os.environ,
+        "BILLING_DATABASE_URL": billing_url,
+        "DAGSTER_PG_URL": dagster_url,
+        "DAGSTER_HOME": str(paths.dagster_home),
+        "EXACT_BASE_URL": os.environ.get("EXACT_BASE_URL", sandbox_url),
+        "EXACT_CLIENT_ID": os.environ.get("EXACT_CLIENT_ID", "exact-pipeline-demo"),
+        "EXACT_CLIENT_SECRET": os.environ.get("EXACT_CLIENT_SECRET", "sandbox-secret"),
+        "EXACT_REDIRECT_URI": os.environ.get(
+            "EXACT_REDIRECT_URI", "http://127.0.0.1:8765/callback"
+        ),
+        "EXACT_TOKEN_KEY": os.environ.get("EXACT_TOKEN_KEY", demo_token_key(paths)),
+    }
+
+
+def prepare_dagster_home(paths: DemoPaths) -> None:
+    paths.dagster_home.mkdir(exist_ok=True)
+    shutil.copy(REPO / "dagster.yaml", paths.dagster_home / "dagster.yaml")
+
+
 def run_demo(root: Path, dagster_port: int, sandbox_port: int, exact_limits: bool) -> None:
+    from exact_pipeline.demo.prepare import connect_to_sandbox, prepare_billing, prepare_sandbox
+
+    progress = Progress()
     paths = DemoPaths(root)
     paths.root.mkdir(parents=True, exist_ok=True)
     for port in (dagster_port, sandbox_port):
-        if not port_is_free(port):
+        if services.port_is_open(port):
             raise click.ClickException(f"port {port} is in use: stop what uses it or pick another")
 
     with ExitStack() as stack:
+        progress("starting Postgres …")
         billing_url, dagster_url = database_urls(paths, stack)
-        click.echo(f"billing database ready: {redacted(billing_url)}")
-        prepare_billing(billing_url)
-
+        progress(f"Postgres ready: {redacted(billing_url)}")
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-        env = {
-            **os.environ,
-            "BILLING_DATABASE_URL": billing_url,
-            "DAGSTER_PG_URL": dagster_url,
-            "DAGSTER_HOME": str(paths.dagster_home),
-            "EXACT_BASE_URL": os.environ.get("EXACT_BASE_URL", sandbox_url),
-            "EXACT_CLIENT_ID": os.environ.get("EXACT_CLIENT_ID", "exact-pipeline-demo"),
-            "EXACT_CLIENT_SECRET": os.environ.get("EXACT_CLIENT_SECRET", "sandbox-secret"),
-            "EXACT_REDIRECT_URI": os.environ.get(
-                "EXACT_REDIRECT_URI", "http://127.0.0.1:8765/callback"
-            ),
-            "EXACT_TOKEN_KEY": os.environ.get("EXACT_TOKEN_KEY", demo_token_key(paths)),
-        }
+        env = demo_env(paths, billing_url, dagster_url, sandbox_url)
         write_env_file(paths.env_file, env)
-        exe = [sys.executable, "-m", "exact_pipeline.cli"]
-        sandbox = start_child(
-            [*exe, "sandbox", "--port", str(sandbox_port), "--state", str(paths.sandbox_state)], env
-        )
-        stack.callback(stop_child, sandbox, signal.SIGTERM, 10)
-        wait_until(
-            lambda: httpx.get(f"{sandbox_url}/_sandbox/health").status_code == 200, "sandbox", 30
-        )
-        if env["EXACT_BASE_URL"] == sandbox_url:
-            prepare_sandbox(sandbox_url, exact_limits)
-            connect_to_sandbox(settings_from(env), sandbox_url)
+        prepare_dagster_home(paths)
 
-        paths.dagster_home.mkdir(exist_ok=True)
-        shutil.copy(REPO / "dagster.yaml", paths.dagster_home / "dagster.yaml")
-        dagster = start_child(
-            [
-                sys.executable,
-                "-m",
-                "dagster",
-                "dev",
-                "-w",
-                "workspace.yaml",
-                "-p",
-                str(dagster_port),
-            ],
-            env,
-        )
-        stack.callback(stop_child, dagster, signal.SIGINT, 60)
-        dagster_url_ui = f"http://127.0.0.1:{dagster_port}"
-        wait_until(
-            lambda: httpx.get(f"{dagster_url_ui}/server_info").status_code == 200, "Dagster", 120
-        )
+        progress("starting the Exact sandbox and Dagster's code server in the background …")
+        start = _starter(stack, env)
+        sandbox = start(services.sandbox_args(sandbox_port, paths.sandbox_state), signal.SIGTERM)
+        code_port = free_port()
+        workspace = services.write_workspace(paths.dagster_home, code_port)
+        code_server = start(services.code_server_args(code_port), signal.SIGTERM)
+        prepare_billing(billing_url, progress)
+
+        progress("waiting for Dagster's code server (it loads exact_pipeline.definitions) …")
+        wait_until(lambda: services.port_is_open(code_port), "the code server", 600, progress)
+        progress("starting Dagster's web server …")
+        webserver = start(services.webserver_args(workspace, dagster_port), signal.SIGINT)
+        wait_until(lambda: answers(f"{sandbox_url}/_sandbox/health"), "the sandbox", 60)
+        if env["EXACT_BASE_URL"] == sandbox_url:
+            prepare_sandbox(sandbox_url, exact_limits, progress)
+            connect_to_sandbox(settings_from(env), sandbox_url, progress)
+        progress("starting Dagster's daemon (schedules and sensors) …")
+        daemon = start(services.daemon_args(workspace), signal.SIGINT)
+
+        ui = f"http://127.0.0.1:{dagster_port}"
+        wait_until(lambda: answers(f"{ui}/server_info"), "the Dagster UI", 600, progress)
+        progress("ready")
         click.echo(
             "\n".join(
                 [
                     "",
-                    f"  Dagster UI:             {dagster_url_ui}",
+                    f"  Dagster UI:             {ui}",
                     f"  Exact sandbox (page):   {sandbox_url}/",
                     f"  Billing database:       {redacted(billing_url)}",
+                    f"  Settings for the CLI:   {paths.env_file}",
                     "",
                     "  Press Ctrl-C to stop everything.",
+                    "",
                 ]
             )
         )
-        wait_for_interrupt(dagster)
+        wait_for_interrupt(
+            {
+                "the sandbox": sandbox,
+                "the code server": code_server,
+                "the web server": webserver,
+                "the daemon": daemon,
+            }
+        )
+        progress("stopping …")
 
 
-def wait_for_interrupt(dagster: subprocess.Popen[bytes]) -> None:
+def _starter(
+    stack: ExitStack, env: dict[str, str]
+) -> Callable[[list[str], int], subprocess.Popen[bytes]]:
+    """Start a child now, stop it (with `sig`) when the stack closes: last started, first
+    stopped."""
+
+    def start(args: list[str], sig: int) -> subprocess.Popen[bytes]:
+        proc = services.start_child(args, env)
+        stack.callback(services.stop_child, proc, sig, 30)
+        return proc
+
+    return start
+
+
+def wait_for_interrupt(children: dict[str, subprocess.Popen[bytes]]) -> None:
     stop = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -213,8 +256,9 @@ def wait_for_interrupt(dagster: subprocess.Popen[bytes]) -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    while not stop and dagster.poll() is None:
+    while not stop:
+        for name, proc in children.items():
+            if proc.poll() is not None:
+                click.echo(f"{name} exited with {proc.returncode}")
+                return
         time.sleep(0.5)
-    click.echo(
-        "stopping …" if stop else f"dagster dev exited with {dagster.returncode}; stopping …"
-    )

@@ -20,8 +20,8 @@ from exact_pipeline.exact import ExactClient
 from exact_pipeline.exact.endpoints import BANK_ENTRIES, BULK_RECEIVABLES
 from exact_pipeline.exact.models import Receivable
 from exact_pipeline.mapping import Cause, EntityMapping, Mappings
+from exact_pipeline.sync.money import quantum
 from exact_pipeline.sync.payment_exact import (
-    CENT,
     Receipt,
     exact_day,
     receipt_accounts,
@@ -72,7 +72,8 @@ def register_demo_payments(
         if isinstance(accounts, Cause):
             raise ValueError(str(accounts))
         partial = index % PARTIAL_EVERY == 1
-        amount = (item.AmountFC / 2).quantize(CENT, ROUND_DOWN) if partial else item.AmountFC
+        half = (item.AmountFC / 2).quantize(quantum(item.Currency or "EUR"), ROUND_DOWN)
+        amount = half if partial else item.AmountFC
         receipt = Receipt(
             reference=demo_reference(item),
             account=item.Account,

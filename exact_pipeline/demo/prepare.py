@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 import httpx
 import psycopg
@@ -24,33 +26,36 @@ def has_invoices(conn: psycopg.Connection) -> bool:
     return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM invoices)").fetchone()[0])  # type: ignore[index]
 
 
-def prepare_billing(url: str) -> None:
+Say = Callable[[str], None]
+
+
+def prepare_billing(url: str, say: Say = click.echo) -> None:
     with psycopg.connect(url) as conn:
         if has_invoices(conn):
-            click.echo("billing database already holds demo data: keeping it")
+            say("billing database already holds demo data: keeping it")
             return
     from exact_pipeline.billing.seed import seed_billing
 
-    click.echo("seeding the demo billing database …")
-    click.echo(f"seeded: {seed_billing(url)}")
+    say("seeding the demo billing database (a company, 12 months, a PDF per document) …")
+    say(f"seeded: {seed_billing(url)}")
 
 
-def prepare_sandbox(sandbox_url: str, exact_limits: bool) -> None:
+def prepare_sandbox(sandbox_url: str, exact_limits: bool, say: Say = click.echo) -> None:
     limits = EXACT_LIMITS if exact_limits else DEMO_LIMITS
     httpx.post(f"{sandbox_url}/_sandbox/config", json=limits, timeout=10).raise_for_status()
-    click.echo(
+    say(
         f"sandbox limits: {limits['minutely_limit']} calls a minute, "
         f"{limits['daily_limit']:,} a day per division"
     )
 
 
-def connect_to_sandbox(settings: EnvSettings, sandbox_url: str) -> None:
+def connect_to_sandbox(settings: EnvSettings, sandbox_url: str, say: Say = click.echo) -> None:
     """Consent for the demo divisions, as `exact-pipeline auth login` would after a click on the
     sandbox's approval page; skipped while a live connection is stored."""
     with ExactClient.from_settings(settings) as exact:
         stored = exact.tokens.load()
         if stored and not stored.is_dead:
-            click.echo(f"connected to Exact as {stored.user_name} (kept)")
+            say(f"connected to Exact as {stored.user_name} (kept)")
             return
         code = consent_code(
             sandbox_url,
@@ -60,4 +65,4 @@ def connect_to_sandbox(settings: EnvSettings, sandbox_url: str) -> None:
         )
         connection = exact.connect(code)
     granted = ", ".join(str(d.code) for d in connection.divisions)
-    click.echo(f"connected to the sandbox as {connection.user_name}: divisions {granted}")
+    say(f"connected to the sandbox as {connection.user_name}: divisions {granted}")

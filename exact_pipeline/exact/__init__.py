@@ -8,6 +8,7 @@ from exact_pipeline.exact.config import ExactConfig
 from exact_pipeline.exact.errors import (
     AuthenticationError,
     DailyLimitReached,
+    EndpointPaused,
     ExactConfigurationError,
     ExactError,
     ExactValidationError,
@@ -17,6 +18,7 @@ from exact_pipeline.exact.errors import (
     RateLimitError,
     ReauthorizationRequired,
     ServerError,
+    TokenNotSaved,
 )
 from exact_pipeline.exact.masterdata import MasterData
 from exact_pipeline.exact.odata import eq, literal
@@ -28,6 +30,7 @@ __all__ = [
     "AuthenticationError",
     "Budget",
     "DailyLimitReached",
+    "EndpointPaused",
     "ExactClient",
     "ExactConfig",
     "ExactConfigurationError",
@@ -42,6 +45,7 @@ __all__ = [
     "ReauthorizationRequired",
     "RetryPolicy",
     "ServerError",
+    "TokenNotSaved",
     "eq",
     "literal",
 ]

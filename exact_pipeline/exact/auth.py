@@ -12,18 +12,29 @@ Outcomes: a lost token response is asked again once with the same refresh token 
 works or proves the chain dead); a dead chain is marked in the store, so every process stops
 with `ReauthorizationRequired` (others notice at their next refresh, within one token
 lifetime); a refusal as "too early" keeps the current, still valid, access token.
+
+A refusal as "too early" or "old refresh token used" may also mean that another worker (one
+that does not share our lock: another installation on this state database, an older version)
+has just rotated the chain: the stored pair is read again, and when it is no longer the one we
+presented, it is used and the run goes on. The rotated pair holds the only refresh token Exact
+will take from now on: storing it is retried, and if the state database keeps refusing it the
+run stops with `TokenNotSaved`, which says what to do (never a silently lost token).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import httpx
+import psycopg
 
 from exact_pipeline.exact.clock import ServerClock, utc
 from exact_pipeline.exact.config import ExactConfig
-from exact_pipeline.exact.errors import ReauthorizationRequired
+from exact_pipeline.exact.errors import ReauthorizationRequired, TokenNotSaved
 from exact_pipeline.exact.oauth import (
     TokenGrant,
     TokenResponseLost,
@@ -32,17 +43,28 @@ from exact_pipeline.exact.oauth import (
 )
 from exact_pipeline.exact.tokens import StoredConnection, TokenStore
 
+if TYPE_CHECKING:
+    from exact_pipeline.exact.transport import RetryPolicy
+
 REFRESH_WINDOW = 30.0  # refresh in the token's last 30 s (Exact's advice)
 
 
 class TokenManager:
     def __init__(
-        self, config: ExactConfig, http: httpx.Client, clock: ServerClock, store: TokenStore
+        self,
+        config: ExactConfig,
+        http: httpx.Client,
+        clock: ServerClock,
+        store: TokenStore,
+        retry: RetryPolicy,
+        sleep: Callable[[float], None],
     ) -> None:
         self._config = config
         self._http = http
         self._clock = clock
         self._store = store
+        self._retry = retry
+        self._sleep = sleep
         self._current: StoredConnection | None = None
         self._dead: ReauthorizationRequired | None = None
         self._lock = threading.Lock()
@@ -97,17 +119,45 @@ class TokenManager:
                 return current
             try:
                 grant = self._grant(current.refresh_token)
-            except TooEarlyToRefresh:
-                if refused is not None:
-                    raise
-                return current  # Exact says it is still valid: keep using it
-            except ReauthorizationRequired as exc:
-                self._store.mark_dead(exc.message or exc.summary)
-                raise self._stop(exc) from None
-            self._store.save_refresh(grant)  # durable before anything else happens
+            except (TooEarlyToRefresh, ReauthorizationRequired) as refusal:
+                if (rotated := self._rotated_meanwhile(current)) is not None:
+                    return rotated
+                if isinstance(refusal, TooEarlyToRefresh):
+                    if refused is not None:
+                        raise
+                    return current  # Exact says it is still valid: keep using it
+                self._store.mark_dead(refusal.message or refusal.summary)
+                raise self._stop(refusal) from None
+            self._save(grant)  # durable before anything else happens
             grant = self.pin(grant)
             self._store.pin_issue_time(grant)
             return _with_grant(current, grant)
+
+    def _rotated_meanwhile(self, presented: StoredConnection) -> StoredConnection | None:
+        """The stored pair, if another worker has replaced the one we presented."""
+        stored = self._store.load()
+        if stored is None or stored.is_dead or stored.refresh_token == presented.refresh_token:
+            return None
+        return stored
+
+    def _save(self, grant: TokenGrant) -> None:
+        """Store a rotated pair, trying again while the state database refuses it."""
+        attempts = self._retry.save_attempts
+        for failures in range(1, attempts + 1):
+            try:
+                self._store.save_refresh(grant)
+                return
+            except psycopg.Error as exc:
+                error = exc
+            if failures < attempts:
+                self._sleep(self._retry.delay(failures))
+        reason = f"storing the rotated token failed {attempts} times ({type(error).__name__}: "
+        reason += f"{str(error).strip()})"
+        # So that every other process stops too, instead of presenting the old token; when the
+        # database refuses that as well, the error raised below still says what to do.
+        with contextlib.suppress(psycopg.Error):
+            self._store.mark_dead(f"{TokenNotSaved.summary}: {reason}")
+        raise self._stop(TokenNotSaved(reason)) from None
 
     def _grant(self, refresh_token: str) -> TokenGrant:
         try:

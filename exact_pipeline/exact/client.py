@@ -27,6 +27,7 @@ from exact_pipeline.exact.config import ExactConfig
 from exact_pipeline.exact.cursors import SyncCursors
 from exact_pipeline.exact.db import open_pool
 from exact_pipeline.exact.endpoints import Endpoint, M
+from exact_pipeline.exact.errorblock import ErrorBlockGuard
 from exact_pipeline.exact.masterdata import MasterData
 from exact_pipeline.exact.models import Division, ExactModel, Me
 from exact_pipeline.exact.oauth import exchange_code
@@ -61,9 +62,17 @@ class ExactClient:
         self._clock = ServerClock(minute_seconds)
         self.tokens = TokenStore(self._pool, cipher, config.connection_key)
         self._limiter = RateLimiter(self._clock, self._pool, sleep)
-        self._auth = TokenManager(config, self._http, self._clock, self.tokens)
+        self._auth = TokenManager(config, self._http, self._clock, self.tokens, retry, sleep)
+        self._retry = retry
         self._transport = Transport(
-            config.base_url, self._http, self._clock, self._auth, self._limiter, retry, sleep
+            config.base_url,
+            self._http,
+            self._clock,
+            self._auth,
+            self._limiter,
+            retry,
+            sleep,
+            ErrorBlockGuard(self._pool, self._clock),
         )
         self._cursors = SyncCursors(self._pool)
         self._master_data: dict[int, MasterData] = {}
@@ -245,12 +254,24 @@ class ExactClient:
             return endpoint.model.model_validate(record_of(reply))
 
         return create_safely(
-            post, lambda: self.find(division, endpoint, idempotency), lookup_first=lookup_first
+            post,
+            lambda: self.find(division, endpoint, idempotency),
+            attempts=self._retry.write_attempts,
+            lookup_first=lookup_first,
+            backoff=self._transport.backoff,
         )
+
+    def delete(self, division: int, endpoint: Endpoint[Any], key: UUID) -> None:
+        """DELETE one record by key (`Entity(guid'…')`, 204). Raises `NotFoundError` when
+        Exact has no such record (e.g. a DELETE whose answer was lost, sent again)."""
+        self._transport.request("DELETE", division, f"{endpoint.path}({literal(key)})")
 
     def find(self, division: int, endpoint: Endpoint[M], lookup: LookupKey) -> M | None:
         """The record of `endpoint` that `lookup` identifies, if it exists."""
         where = lookup.endpoint or endpoint
+        if where == endpoint and lookup.accept is not None:
+            rows = self.list(division, endpoint, filter=lookup.filter, expand=True)
+            return next((row for row in rows if lookup.accept(row)), None)
         if where == endpoint:
             return self.first(division, endpoint, lookup.filter, expand=True)
         row = self.first(division, where, lookup.filter)

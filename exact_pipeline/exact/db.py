@@ -50,6 +50,17 @@ CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.exact_sync_cursor (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (division, endpoint)
 );
+
+-- Every 4xx (but 429) Exact answered, per division and endpoint: Exact blocks an endpoint
+-- after more than 10 an hour, so the client stops short of that (errorblock.py).
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.exact_error_log (
+    division integer NOT NULL,
+    endpoint text NOT NULL,
+    status   integer NOT NULL,
+    at       timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS exact_error_log_recent
+    ON {STATE_SCHEMA}.exact_error_log (division, endpoint, at);
 """
 
 

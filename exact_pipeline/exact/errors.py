@@ -8,11 +8,13 @@ fields are filled only from request lines and Exact's error bodies, never from h
     ├── ExactConfigurationError      missing/wrong EXACT_TOKEN_KEY, client id …
     ├── AuthenticationError          401 that one refresh + retry did not cure
     │   └── ReauthorizationRequired  dead token chain: run `exact-pipeline auth login`
+    │       └── TokenNotSaved        a rotated token the state database would not store
     ├── ForbiddenError               403; `reason` is Exact's `Reason` header
     ├── NotFoundError                404
     ├── ExactValidationError         Exact refused the data (400, business 500 with a message)
     ├── RateLimitError               429s that waiting did not cure
-    │   └── DailyLimitReached        the division's daily budget is spent; `reset_at`
+    │   ├── DailyLimitReached        the division's daily budget is spent; `reset_at`
+    │   └── EndpointPaused           too many 4xx on one endpoint this hour; `until`
     ├── ServerError                  5xx / unreachable after the allowed retries
     └── OutcomeUnknownError          a write whose result could not be determined
 """
@@ -97,6 +99,14 @@ class ForbiddenError(ExactError):
         return f"{text} [Reason: {self.reason}]" if self.reason else text
 
 
+class TokenNotSaved(ReauthorizationRequired):
+    summary = (
+        "Exact Online rotated the refresh token, but the state database did not store the new "
+        "one, so the stored token is no longer valid: make the state database (STATE_DATABASE_URL)"
+        " writable again, then run `exact-pipeline auth login`"
+    )
+
+
 class NotFoundError(ExactError):
     summary = "Exact Online has no such resource"
 
@@ -118,6 +128,24 @@ class DailyLimitReached(RateLimitError):
 
     def __str__(self) -> str:
         return f"{super().__str__()}; it resets at {self.reset_at.isoformat()}"
+
+
+class EndpointPaused(RateLimitError):
+    """Exact refused `errors` calls to this endpoint of the division within the last hour;
+    more than 10 would block the endpoint for an hour (escalating), so the pipeline stops
+    calling it until `until`, when enough of those refusals are an hour old."""
+
+    summary = "Calls to this Exact Online endpoint are paused to stay clear of Exact's error block"
+
+    def __init__(
+        self, message: str | None = None, *, until: datetime, errors: int, **where: Any
+    ) -> None:
+        self.until = until
+        self.errors = errors
+        super().__init__(message, **where)
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}; until {self.until.isoformat()}"
 
 
 class ServerError(ExactError):

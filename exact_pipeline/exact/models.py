@@ -105,6 +105,7 @@ class Account(ExactModel):
     SalesVATCode: TrimmedCode = None
     SalesCurrency: str | None = None
     Blocked: bool | None = None
+    Remarks: str | None = None  # on accounts we create: the billing customer's id
     Modified: ExactDateTime = None
 
 
@@ -145,6 +146,7 @@ class Journal(ExactModel):
     Description: str | None = None
     Type: int | None = None
     Currency: str | None = None
+    AllowVariableCurrency: bool | None = None  # books documents in other currencies too
     GLAccount: UUID | None = None
 
 
@@ -265,7 +267,7 @@ class Receivable(ExactModel):
     EntryID: UUID | None = None
     Account: UUID | None = None
     AccountCode: TrimmedCode = None
-    JournalCode: TrimmedCode = None
+    Journal: TrimmedCode = None  # the journal's code (Receivables has no JournalCode)
     InvoiceDate: ExactDateTime = None
     Description: str | None = None
     AmountDC: Decimal | None = None

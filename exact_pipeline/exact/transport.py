@@ -2,12 +2,14 @@
 
 - One call at a time per division (a lock per division in this process; across processes the
   Dagster pool serialises), paced by the division's budget (ratelimit.py).
-- 401: refresh once (auth.py) and retry once. 403/404/400 and other 4xx: raised, never retried
-  (each also counts towards Exact's 10-errors-an-hour block).
+- 401: refresh once (auth.py) and retry once. 403/404/400 and other 4xx: raised, never retried.
+  Each 4xx (but 429) counts towards Exact's 10-errors-an-hour block: it is recorded, and an
+  endpoint close to the block is not called (`EndpointPaused`, errorblock.py).
 - 429: the daily budget → `DailyLimitReached`; otherwise wait for the minute's reset and retry
   (a 429 was not processed, so this is safe for writes too).
-- 5xx and network failures: GETs are retried with backoff, a bounded number of times. Writes
-  never are: their outcome is unknown, and only the caller can look the record up (writes.py).
+- 5xx, network failures (timeouts included) and a success whose body is not JSON (a proxy's or
+  login page): GETs are retried with backoff, a bounded number of times. Writes are not retried
+  here: their outcome is unknown, and only the caller can look the record up (writes.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import httpx
 from exact_pipeline.exact import odata
 from exact_pipeline.exact.auth import TokenManager
 from exact_pipeline.exact.clock import ServerClock, utc
+from exact_pipeline.exact.errorblock import ErrorBlockGuard
 from exact_pipeline.exact.errors import (
     AuthenticationError,
     DailyLimitReached,
@@ -43,6 +46,12 @@ class RetryPolicy:
     read_attempts: int = 4  # tries of a GET that meets 5xx / network failures
     backoff: float = 0.5  # seconds before the first retry, doubled each time
     rate_limited_attempts: int = 6  # consecutive 429s waited out before giving up
+    write_attempts: int = 4  # POSTs of a create that meets 5xx / network failures (writes.py)
+    save_attempts: int = 5  # tries to store a rotated token in the state database (auth.py)
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait after the `failures`-th failure in a row."""
+        return self.backoff * 2 ** (failures - 1)
 
 
 DEFAULT_RETRY = RetryPolicy()
@@ -58,6 +67,7 @@ class Transport:
         limiter: RateLimiter,
         retry: RetryPolicy,
         sleep: Callable[[float], None] = time.sleep,
+        guard: ErrorBlockGuard | None = None,
     ) -> None:
         self._base_url = base_url
         self._http = http
@@ -66,6 +76,7 @@ class Transport:
         self._limiter = limiter
         self._retry = retry
         self._sleep = sleep
+        self._guard = guard
         self._locks: dict[int | None, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -88,8 +99,7 @@ class Transport:
             content = odata.encode(payload)
             headers |= {"Content-Type": "application/json", "Prefer": "return=representation"}
         with self._lock_for(division):
-            response = self._send(method, url, params, content, headers, where)
-        return odata.decode(response.content)
+            return self._send(method, url, params, content, headers, where)
 
     def _send(
         self,
@@ -99,13 +109,15 @@ class Transport:
         content: bytes | None,
         headers: dict[str, str],
         where: dict[str, Any],
-    ) -> httpx.Response:
+    ) -> Any:
         division: int | None = where["division"]
         refreshed = False
         failures = 0
         rate_limited = 0
         while True:
             if division is not None:
+                if self._guard is not None:
+                    self._guard.check(division, method, where["path"])
                 self._limiter.before_call(division, method=method, path=where["path"])
             token = self._tokens.access_token()
             try:
@@ -120,15 +132,21 @@ class Transport:
                 failures += 1
                 if method != "GET" or failures >= self._retry.read_attempts:
                     raise ServerError(f"no response ({type(exc).__name__})", **where) from None
-                self._backoff(failures)
+                self.backoff(failures)
                 continue
             seen = Budget.from_headers(response.headers)
             self._clock.observe(response, seen.minutely_reset if seen else None)
             if division is not None and seen is not None:
                 self._limiter.record(division, seen)
             status = response.status_code
+            if division is not None and self._guard is not None:
+                self._guard.record(division, where["path"], status)
             if status < 300:
-                return response
+                try:
+                    return odata.decode(response.content)
+                except ValueError:
+                    pass  # not Exact's JSON (a proxy's or login page): as good as no answer
+            transient = status < 300 or status >= 500
             if status == 401 and not refreshed:
                 refreshed = True
                 self._tokens.unauthorized(token)
@@ -137,9 +155,9 @@ class Transport:
                 rate_limited += 1
                 self._on_rate_limited(response, rate_limited, where)
                 continue
-            if status >= 500 and method == "GET" and failures + 1 < self._retry.read_attempts:
+            if transient and method == "GET" and failures + 1 < self._retry.read_attempts:
                 failures += 1
-                self._backoff(failures)
+                self.backoff(failures)
                 continue
             raise error_for(response, where)
 
@@ -154,8 +172,9 @@ class Transport:
             raise error_for(response, where)
         self._limiter.wait_for_minute(division)
 
-    def _backoff(self, failures: int) -> None:
-        self._sleep(self._retry.backoff * 2 ** (failures - 1))
+    def backoff(self, failures: int) -> None:
+        """Wait before the next try, after `failures` failures in a row."""
+        self._sleep(self._retry.delay(failures))
 
     def _url(self, division: int | None, target: str) -> str:
         if target.startswith(("http://", "https://")):
@@ -184,6 +203,9 @@ def error_for(response: httpx.Response, where: dict[str, Any]) -> ExactError:
         return RateLimitError(message, **details)
     if status >= 500:
         return ServerError(message, **details)
+    if status < 300:  # a success whose body is not Exact's JSON: as good as no answer
+        kind = response.headers.get("Content-Type", "no content type")
+        return ServerError(f"the answer was not JSON ({kind})", **details)
     return ExactValidationError(message, **details)
 
 

@@ -14,15 +14,18 @@ key everywhere):
   (`LookupKey(..., endpoint=SALES_INVOICES, key_field="InvoiceID")`);
 - bank entries: a line carrying the payment reference, via `BANK_ENTRY_LINES` and `EntryID`.
 
-A 500 that carries Exact's message is a business validation error in Exact's dialect: once the
-lookup has shown nothing was created, it is raised as `ExactValidationError` (not retried).
+Unknown outcomes (5xx, no answer, a timeout, a page that is not JSON) are tried again within the
+call, with backoff, a bounded number of times: a flaky afternoon at Exact costs a few seconds,
+not an hour. A 500 that carries an OData message may be a business validation error in Exact's
+dialect, or a passing fault: it is tried once more (5xx do not count towards Exact's error
+block), and raised as `ExactValidationError` only when it comes again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from exact_pipeline.exact import odata
 from exact_pipeline.exact.errors import (
@@ -47,6 +50,9 @@ class LookupKey:
     filter: str
     endpoint: Endpoint | None = None
     key_field: str | None = None
+    # When the filter cannot tell our record from others (a shared account name), the row
+    # that is ours; every row the filter finds is read to pick it.
+    accept: Callable[[Any], bool] | None = None
 
     @classmethod
     def field(cls, name: str, value: str | int) -> LookupKey:
@@ -62,28 +68,35 @@ def create_safely(
     post: Callable[[], T],
     find: Callable[[], T | None],
     *,
-    attempts: int = 3,
+    attempts: int = 4,
     lookup_first: bool = False,
+    backoff: Callable[[int], None] = lambda failures: None,
 ) -> T:
-    """POST via `post`; after an unknown outcome, `find` before trying again.
+    """POST via `post`; after an unknown outcome, wait (`backoff(failures)`), `find`, and only
+    if the record is certainly absent, POST again: at most `attempts` POSTs.
 
     `lookup_first`: a previous run may have posted it already (the ledger knows): look first.
     """
     if lookup_first and (existing := _look_up(find)) is not None:
         return existing
     last: ServerError | None = None
-    for _ in range(attempts):
+    business = False  # a 500 carrying Exact's message was met already
+    for failures in range(1, attempts + 1):
         try:
             return post()
         except ServerError as exc:
-            if (existing := _look_up(find, exc)) is not None:
-                return existing
-            if exc.status == 500 and exc.message:
-                raise _as_validation(exc) from exc
-            last = exc
+            last = error = exc
+        backoff(failures)  # before the look-up too: a slow commit has time to land
+        if (existing := _look_up(find, error)) is not None:
+            return existing
+        if error.status == 500 and error.message:
+            if business:
+                raise _as_validation(error) from error
+            business = True
     assert last is not None
+    said = f": {last.message}" if last.message else ""
     raise ServerError(
-        f"gave up after {attempts} attempts; the record was not created ({last.message})",
+        f"gave up after {attempts} tries; the record was not created{said}",
         method=last.method,
         path=last.path,
         division=last.division,

@@ -1,6 +1,10 @@
 """Declarative mapping tables (DESIGN section 4): load, validate, and resolve a line's codes."""
 
-from exact_pipeline.mapping.billing_check import BillingMismatch, check_against_billing
+from exact_pipeline.mapping.billing_check import (
+    BillingMismatch,
+    check_against_billing,
+    entity_timezone_cause,
+)
 from exact_pipeline.mapping.errors import MappingError, Problem, UnmappedEntityError
 from exact_pipeline.mapping.load import load_mappings
 from exact_pipeline.mapping.mappings import Blocked, Cause, LineCodes, Mappings
@@ -27,5 +31,6 @@ __all__ = [
     "TaxCodeMapping",
     "UnmappedEntityError",
     "check_against_billing",
+    "entity_timezone_cause",
     "load_mappings",
 ]

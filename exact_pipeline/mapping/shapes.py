@@ -77,13 +77,21 @@ def _read_date(value: Any) -> date:
     return date.fromisoformat(value)  # ValueError for 2026-13-01 and the like
 
 
-def _read_timezone(value: Any) -> str:
+def is_timezone(value: Any) -> bool:
+    """Whether `value` names a timezone of the IANA database (Europe/Amsterdam, UTC)."""
     if not isinstance(value, str) or not value:
-        raise ValueError(value)
+        return False
     try:
         ZoneInfo(value)
-    except ZoneInfoNotFoundError as unknown:
-        raise ValueError(value) from unknown
+    # ValueError: not even a key ("../x"); OSError: a folder of the database ("Europe").
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def _read_timezone(value: Any) -> str:
+    if not is_timezone(value):
+        raise ValueError(value)
     return value
 
 

@@ -36,17 +36,22 @@ POST /_sandbox/config                 a partial update, validated (unknown key �
 GET  /_sandbox/faults                 → {"rules": [rule + "matched", "fired", "remaining"]}
 POST /_sandbox/faults                 {"rules": [rule, …]} adds rules
 DELETE /_sandbox/faults               clears them
-    rule: {"kind": "error"|"latency"|"lost_response"|"burst_429"|"token_failure",
+    rule: {"kind": "error"|"latency"|"lost_response"|"burst_429"|"token_failure"|
+                   "too_early_refresh",
            "path": substring of the URL path, "method": optional, "times": n (default
            unlimited), "every": k (default 1), "probability": p (default 1.0),
-           "status": int, "latency_ms": int, "after_commit": bool}
-    error          answer `status` (500) without doing anything
+           "status": int, "latency_ms": int, "after_commit": bool,
+           "body": "odata" (default) | "empty" | "html" (of an injected or replacing status)}
+    error          answer `status` (500) without doing anything (a 4xx counts towards the
+                   error block)
     latency        wait latency_ms, then answer normally
     burst_429      a minutely 429 (minutely headers only), not counted
     lost_response  do the work (writes commit), then drop the connection without a reply, or
                    answer `status` (e.g. 504) instead
     token_failure  only on oauth2/token: fail before anything (`status`, 500), or with
                    after_commit the tokens are issued/rotated and the answer is lost
+    too_early_refresh  only on oauth2/token: Exact's "too early" refusal (Reason
+                   TooEarlyToRefreshTokens), without doing anything
 GET  /_sandbox/requests               → {"total", "by_endpoint": {"POST salesentry/SalesEntries":
                                          n}, "by_division": {"310001": n},
                                          "by_division_endpoint": {"310001": {endpoint: n}},
@@ -68,6 +73,9 @@ GET  /_sandbox/outbox                 → {"emails": [{"division", "invoice_id",
                                          "invoice_number", "to", "at"}]}: invoices Exact mailed
                                          (PrintedSalesInvoices with SendEmailToCustomer)
 GET  /_sandbox/attachments/{division}/{id}[?download=1]   an attachment's bytes, no token
+POST /_sandbox/periods                {"division", "journal", "year", "period", "closed"}: close
+                                      (or reopen) a journal's period → {"closed": [ids]}
+GET  /_sandbox/webhooks               → {"deliveries": [{"url", "status", "body", …}]}
 
 Behaviour worth knowing (details in the tests, `exact_pipeline_tests/sandbox/`)
 --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from exact_pipeline.sandbox import rules
 from exact_pipeline.sandbox.core import Sandbox
 from exact_pipeline.sandbox.docs_routes import attachment_response
 from exact_pipeline.sandbox.faults import FaultRule
@@ -168,7 +169,7 @@ async def store(request: Request) -> Response:
         entity_set = endpoint.set if endpoint else None
         if entity_set is None:
             return reply({"error": f"unknown entity set '{path}'"}, 404)
-        rows = sandbox.store.rows(GLOBAL if entity_set.global_scope else division, entity_set.path)
+        rows = sandbox.store.rows(GLOBAL if entity_set.global_scope else division, entity_set.table)
         return reply({"results": rows})
 
 
@@ -204,6 +205,34 @@ async def attachment(request: Request) -> Response:
         return attachment_response(record, download=request.query_params.get("download") == "1")
 
 
+async def periods(request: Request) -> Response:
+    """POST {"division", "journal", "year", "period", "closed": bool}: close a journal's
+    period (or open it again), as an accountant does in Exact; read/financial/JournalStatusList
+    shows it and bookings into a closed period are refused."""
+    sandbox = _sandbox(request)
+    body = await _json(request)
+    try:
+        division, journal = int(body["division"]), str(body["journal"])
+        year, period, closed = int(body["year"]), int(body["period"]), bool(body["closed"])
+        if not 1 <= period <= 12:
+            raise ValueError("period is 1-12")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return bad(f"POST {{division, journal, year, period (1-12), closed}}: {exc}")
+    with sandbox.transaction():
+        ctx = sandbox.ctx(division, str(request.base_url))
+        rules.set_period_status(ctx, journal, year, period, closed)
+        closed_periods = ctx.rows(rules.JOURNAL_STATUS)
+    return reply({"closed": [r["ID"] for r in closed_periods]})
+
+
+async def webhook_deliveries(request: Request) -> Response:
+    """The webhook deliveries posted so far (url, body, answer status); DELETE clears them."""
+    sandbox = _sandbox(request)
+    if request.method == "DELETE":
+        sandbox.webhooks.clear()
+    return reply({"deliveries": sandbox.webhooks.snapshot()})
+
+
 routes = [
     Route("/health", health),
     Route("/reset", reset, methods=["POST"]),
@@ -219,4 +248,6 @@ routes = [
     Route("/oauth/code", oauth_code, methods=["POST"]),
     Route("/outbox", outbox),
     Route("/attachments/{division:int}/{id}", attachment),
+    Route("/periods", periods, methods=["POST"]),
+    Route("/webhooks", webhook_deliveries, methods=["GET", "DELETE"]),
 ]

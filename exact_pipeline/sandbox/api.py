@@ -17,8 +17,9 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from exact_pipeline.sandbox import records, views
+from exact_pipeline.sandbox import records, views, webhooks
 from exact_pipeline.sandbox.auth import Grant
+from exact_pipeline.sandbox.clock import to_json_date
 from exact_pipeline.sandbox.context import Ctx
 from exact_pipeline.sandbox.core import Sandbox
 from exact_pipeline.sandbox.entities import ME
@@ -89,7 +90,8 @@ async def me(request: Request) -> Response:
                 if preferred in grant.divisions
                 else grant.divisions[0],
                 "LanguageCode": grant.user.language,
-                "ServerTime": sandbox.clock.local_now(),
+                # Edm.String on Exact's page, written as a `/Date(ms)/` text.
+                "ServerTime": to_json_date(sandbox.clock.local_now()),
                 "ServerUtcOffset": sandbox.clock.utc_offset_seconds(),
             }
             query = parse_query(call.params, _ME)
@@ -150,6 +152,7 @@ def _dispatch(sandbox: Sandbox, call: Call, grant: Grant) -> Response:
             405, f"The HTTP method '{call.method}' is not allowed on '{endpoint.path}'."
         )
     ctx = sandbox.ctx(call.division, call.base_url)
+    ctx.client_id = grant.client_id
     key, sub = parts.group("key"), parts.group("sub")
     record = views.lookup(ctx, endpoint, grant, key) if key is not None else None
     if call.method == "GET":
@@ -163,14 +166,24 @@ def _dispatch(sandbox: Sandbox, call: Call, grant: Grant) -> Response:
     if call.method == "POST":
         if key is not None or sub is not None:
             raise ExactError(405, "POST is only allowed on the entity set.")
-        return _post(ctx, call, endpoint)
+        return _post(sandbox, ctx, call, endpoint)
     if record is None or sub is not None:
         raise ExactError(400, f"{call.method} needs the entity's key: {endpoint.path}(guid'…').")
     if call.method == "PUT":
         records.update(ctx, endpoint.set, record, _json_body(call))
+        _notify(sandbox, ctx, endpoint, record, "Update")
     else:
         records.delete(ctx, endpoint.set, record)
+        _notify(sandbox, ctx, endpoint, record, "Delete")
     return Response(status_code=204)
+
+
+def _notify(sandbox: Sandbox, ctx: Ctx, endpoint: Endpoint, record: dict, action: str) -> None:
+    """Webhook deliveries for a write (sent after the answer, by a background thread)."""
+    found = webhooks.events(ctx, endpoint.set, record, action)
+    if found:
+        secrets = {client: app.webhook_secret for client, app in sandbox.config.apps.items()}
+        sandbox.webhooks.send(webhooks.deliveries(ctx, found, secrets))
 
 
 def _json_body(call: Call) -> Any:
@@ -226,8 +239,9 @@ def _count(ctx: Ctx, call: Call, endpoint: Endpoint, grant: Grant) -> Response:
     return PlainTextResponse(str(page.total))
 
 
-def _post(ctx: Ctx, call: Call, endpoint: Endpoint) -> Response:
+def _post(sandbox: Sandbox, ctx: Ctx, call: Call, endpoint: Endpoint) -> Response:
     record = records.create(ctx, endpoint.set, _json_body(call))
+    _notify(sandbox, ctx, endpoint, record, "Create")
     full = call.prefer_representation
     lines = views.lines_of(ctx, endpoint, record) if endpoint.set.lines and full else None
     entry = views.project(call.base, endpoint, record, Query(), lines, blank=not full)

@@ -23,6 +23,9 @@ class AppRegistration(BaseModel):
     client_secret: str
     redirect_uris: list[str] = Field(description="fnmatch patterns a redirect_uri must match")
     name: str = "Exact pipeline (demo)"
+    webhook_secret: str = Field(
+        "sandbox-webhook-secret", description="key of the HMAC HashCode on webhook deliveries"
+    )
 
 
 class SandboxConfig(BaseModel):

@@ -26,6 +26,7 @@ class Ctx:
     now: datetime  # Exact-local, naive
     base_url: str  # scheme://host:port of the request, for URLs in records
     outbox: list[dict[str, Any]] = field(default_factory=list)  # e-mails "sent" by Exact
+    client_id: str | None = None  # the app behind the request's token (webhooks are per app)
 
     @property
     def today(self) -> datetime:

@@ -24,6 +24,7 @@ from exact_pipeline.sandbox.registry import Registry
 from exact_pipeline.sandbox.requestlog import RequestLog
 from exact_pipeline.sandbox.seed import seed
 from exact_pipeline.sandbox.store import Store
+from exact_pipeline.sandbox.webhooks import Dispatcher
 
 STATE_VERSION = 1
 # Changes are written to the state file at most this often, by a background thread, and once
@@ -41,6 +42,7 @@ class Sandbox:
         self._dirty = threading.Event()
         self._stopping = threading.Event()
         self._writer: threading.Thread | None = None
+        self.webhooks = Dispatcher()  # one delivery thread for the process's life
         self.reset()
         if state_file is not None and state_file.exists():
             self._load(state_file)
@@ -56,6 +58,7 @@ class Sandbox:
         self.blocker = ErrorBlocker()
         self.faults = FaultEngine(self.config.seed)
         self.requests = RequestLog()
+        self.webhooks.clear()
         self.outbox: list[dict[str, Any]] = []
         self.revision = 0
         self._persisted = -1

@@ -4,12 +4,17 @@ A rule matches requests by path substring (and optionally method) and fires on e
 `every`-th match, with `probability` (a seeded RNG), at most `times` times:
 
 - `latency`: wait `latency_ms`, then answer normally.
-- `error`: answer `status` (default 500) without doing anything.
+- `error`: answer `status` (default 500) without doing anything; `body` says what it carries:
+  `odata` (Exact's error JSON with a message), `empty`, or `html` (a gateway's or login page).
+  A 4xx answered here counts towards the error block like one the API itself gave.
 - `burst_429`: answer a minutely 429 (only the minutely headers) without counting the call.
 - `lost_response`: do the work (a write is COMMITTED), then lose the answer: drop the
-  connection without a reply, or answer `status` (e.g. 504) instead of the real response.
+  connection without a reply, or answer `status` (e.g. 504, with `body`) instead of the real
+  response.
 - `token_failure`: the token endpoint fails: before doing anything (`status`, default 500),
   or with `after_commit: true` after issuing/rotating the tokens (dropped, or `status`).
+- `too_early_refresh`: the token endpoint refuses as Exact does within 570 s of the last token
+  (`too_early_refresh_status`, `Reason: TooEarlyToRefreshTokens`), without doing anything.
 """
 
 from __future__ import annotations
@@ -20,8 +25,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Kind = Literal["error", "latency", "lost_response", "burst_429", "token_failure"]
+Kind = Literal[
+    "error", "latency", "lost_response", "burst_429", "token_failure", "too_early_refresh"
+]
+Body = Literal["odata", "empty", "html"]
 TOKEN_PATH = "oauth2/token"
+TOKEN_KINDS = ("token_failure", "too_early_refresh")
 
 
 class FaultRule(BaseModel):
@@ -35,6 +44,7 @@ class FaultRule(BaseModel):
     status: int | None = Field(None, ge=100, le=599)
     latency_ms: int = Field(0, ge=0)
     after_commit: bool = False
+    body: Body = "odata"
 
 
 @dataclass
@@ -61,6 +71,8 @@ class Plan:
     burst_429: bool = False
     lose: bool = False  # run, then lose the answer …
     lost_status: int | None = None  # … replaced by this status, or dropped when None
+    body: Body = "odata"  # what an injected or replacing status carries
+    too_early: bool = False  # refuse a token request as too early
     fault: str | None = None
 
 
@@ -74,7 +86,7 @@ class FaultEngine:
 
     def add(self, rules: list[FaultRule]) -> None:
         for rule in rules:
-            if rule.kind == "token_failure" and not rule.path:
+            if rule.kind in TOKEN_KINDS and not rule.path:
                 rule = rule.model_copy(update={"path": TOKEN_PATH})
             self.rules.append(ActiveRule(rule))
 
@@ -90,7 +102,7 @@ class FaultEngine:
             rule = active.rule
             if rule.path not in path or (rule.method and rule.method.upper() != method.upper()):
                 continue
-            if rule.kind == "token_failure" and TOKEN_PATH not in path:
+            if rule.kind in TOKEN_KINDS and TOKEN_PATH not in path:
                 continue
             active.matched += 1
             exhausted = rule.times is not None and active.fired >= rule.times
@@ -108,10 +120,13 @@ class FaultEngine:
                 plan.latency_ms += rule.latency_ms
             case "error":
                 plan.answer_status = plan.answer_status or rule.status or 500
+                plan.body = rule.body
             case "burst_429":
                 plan.burst_429 = True
             case "lost_response":
-                plan.lose, plan.lost_status = True, rule.status
+                plan.lose, plan.lost_status, plan.body = True, rule.status, rule.body
+            case "too_early_refresh":
+                plan.too_early = True
             case "token_failure" if rule.after_commit:
                 plan.lose, plan.lost_status = True, rule.status
             case "token_failure":

@@ -11,13 +11,14 @@ import logging
 from email.utils import format_datetime
 from typing import Any
 
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exact_pipeline.sandbox.core import Sandbox
-from exact_pipeline.sandbox.errors import ExactError
-from exact_pipeline.sandbox.faults import Plan
-from exact_pipeline.sandbox.requestlog import Entry, division_of
-from exact_pipeline.sandbox.responses import error_response, json_response
+from exact_pipeline.sandbox.errors import ExactError, OAuthError
+from exact_pipeline.sandbox.faults import Body, Plan
+from exact_pipeline.sandbox.requestlog import Entry, division_of, endpoint_path
+from exact_pipeline.sandbox.responses import error_response, oauth_error_response
 
 EXACT_PREFIXES = ("/api/", "/docs/")
 log = logging.getLogger(__name__)
@@ -88,8 +89,10 @@ class Gateway:
             plan = self.sandbox.faults.plan(method, path)
         if plan.latency_ms:
             await asyncio.sleep(plan.latency_ms / 1000)
-        if plan.answer_status or plan.burst_429:
+        injected = plan.answer_status or plan.burst_429 or plan.too_early
+        if injected and not self._blocked(path):  # a blocked endpoint answers only that
             response = self._injected(plan, path)
+            self._count_error(path, response.status_code)
             await response(scope, receive, send)
             self._log(method, path, response.status_code, response.status_code, plan)
             return
@@ -106,9 +109,7 @@ class Gateway:
             self._log(method, path, status, status, plan)
             return
         if plan.lost_status is not None:
-            gateway = json_response(
-                ExactError(plan.lost_status, "Gateway Timeout").body(), plan.lost_status
-            )
+            gateway = _fault_response(plan.lost_status, plan.body, "Gateway Timeout")
             await gateway(scope, receive, send)
             self._log(method, path, plan.lost_status, status, plan)
             return
@@ -116,8 +117,17 @@ class Gateway:
         self._log(method, path, None, status, plan)
         await self.dropper.drop(scope)
 
-    def _injected(self, plan: Plan, path: str):
+    def _injected(self, plan: Plan, path: str) -> Response:
         division = division_of(path)
+        if plan.too_early:
+            return oauth_error_response(
+                OAuthError(
+                    self.sandbox.config.too_early_refresh_status,
+                    "access_denied",
+                    "Rate limit exceeded: access_token not expired",
+                    reason="TooEarlyToRefreshTokens",
+                )
+            )
         if plan.burst_429:
             with self.sandbox.lock:
                 refusal = self.sandbox.limiter.minutely_refusal(
@@ -127,7 +137,29 @@ class Gateway:
                 ExactError(429, "Too many requests", headers=refusal.headers), True
             )
         assert plan.answer_status is not None
-        return error_response(ExactError(plan.answer_status, "Injected fault (sandbox)"), True)
+        return _fault_response(plan.answer_status, plan.body, "Injected fault (sandbox)")
+
+    def _block_key(self, path: str) -> str | None:
+        division = division_of(path)
+        return None if division is None else f"{division} {endpoint_path(path)}"
+
+    def _blocked(self, path: str) -> bool:
+        key = self._block_key(path)
+        with self.sandbox.lock:
+            epoch, config = self.sandbox.clock.epoch(), self.sandbox.config
+            return (
+                key is not None
+                and self.sandbox.blocker.blocked_until(key, epoch, config) is not None
+            )
+
+    def _count_error(self, path: str, status: int) -> None:
+        """An injected 4xx counts towards the error block like any other Exact answers."""
+        key = self._block_key(path)
+        if key is None:
+            return
+        with self.sandbox.lock:
+            epoch, config = self.sandbox.clock.epoch(), self.sandbox.config
+            self.sandbox.blocker.record(key, status, epoch, config)
 
     def _log(
         self, method: str, path: str, status: int | None, committed: int | None, plan: Plan
@@ -144,6 +176,15 @@ class Gateway:
                     fault=plan.fault,
                 )
             )
+
+
+def _fault_response(status: int, body: Body, message: str) -> Response:
+    if body == "html":  # what a gateway or a login redirect answers: not Exact's JSON
+        page = f"<html><head><title>{status}</title></head><body><h1>{message}</h1></body></html>"
+        return HTMLResponse(page, status)
+    if body == "empty":
+        return Response(b"", status)
+    return error_response(ExactError(status, message), True)
 
 
 class ClockDate:

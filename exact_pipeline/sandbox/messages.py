@@ -42,6 +42,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "nl": "Kan niet worden verwijderd: er zijn betalingen aan gekoppeld",
         "en": "Cannot be deleted: payments have been matched against it",
     },
+    "payments_matched_change": {
+        "nl": "Kan niet worden gewijzigd: er zijn betalingen aan gekoppeld",
+        "en": "Cannot be changed: payments have been matched against it",
+    },
+    "period_closed": {
+        "nl": "Periode {year}/{period} van dagboek {journal} is afgesloten: er kan niet meer "
+        "in geboekt worden",
+        "en": "Period {year}/{period} of journal {journal} is closed: nothing can be booked "
+        "in it any more",
+    },
     "document_created": {"nl": "Document aangemaakt", "en": "Document created"},
     "email_sent": {"nl": "E-mail verstuurd", "en": "E-mail sent"},
     "invoice_subject": {"nl": "Factuur {number}", "en": "Invoice {number}"},

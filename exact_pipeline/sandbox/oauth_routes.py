@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode
+import base64
+import binascii
+from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -93,6 +95,32 @@ async def token(request: Request) -> Response:
     form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
     with sandbox.transaction():
         try:
+            form |= _basic_client(request.headers.get("authorization"), form)
             return JSONResponse(sandbox.oauth.token(sandbox.config, form))
         except OAuthError as error:
             return oauth_error_response(error)
+
+
+def _basic_client(authorization: str | None, form: dict[str, str]) -> dict[str, str]:
+    """Client credentials sent with HTTP Basic (RFC 6749 §2.3.1: id and secret form-encoded,
+    joined by ':', base64). A client uses one method only: Basic and a form secret together
+    are refused, and a form client_id must name the same client."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "basic":
+        return {}
+    try:
+        client_id, sep, secret = (
+            base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+        )
+    except (binascii.Error, UnicodeDecodeError):
+        client_id, sep, secret = "", "", ""
+    if not sep:
+        raise OAuthError(401, "invalid_client", "Client authentication failed.")
+    if "client_secret" in form:
+        raise OAuthError(
+            400, "invalid_request", "Use one client authentication method, not Basic and the form."
+        )
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    if form.get("client_id", client_id) != client_id:
+        raise OAuthError(401, "invalid_client", "Client authentication failed.")
+    return {"client_id": client_id, "client_secret": secret}

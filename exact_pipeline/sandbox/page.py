@@ -207,10 +207,23 @@ def _booked_documents(data: dict[str, list[Record]]) -> dict[Any, list[Record]]:
     return _by(data[DOCUMENTS], "FinancialTransactionEntryID")
 
 
+def _attached_by_client(data: dict[str, list[Record]]) -> set[Any]:
+    """The documents an invoice or entry names in `Document`: the billing PDFs the pipeline
+    uploaded. Every other document booked against a sale is the one Exact rendered itself when
+    the invoice was processed (PrintedSalesInvoices)."""
+    return {r["Document"] for path in (ENTRIES, INVOICES) for r in data[path] if r.get("Document")}
+
+
 def _doc_links(record: Record, key: str, booked: dict[Any, list[Record]]) -> str:
-    """The document a record names and those booked against it (Exact's own PDF)."""
-    ids = dict.fromkeys([record.get("Document"), *(d["ID"] for d in booked.get(record[key], []))])
-    return " ".join(f"<a href='#doc-{e(i)}'>document</a>" for i in ids if i)
+    """The billing PDF the record names, then Exact's own PDF booked against it."""
+    ours = record.get("Document")
+    links = [f"<a href='#doc-{e(ours)}'>billing PDF</a>"] if ours else []
+    links += [
+        f"<a href='#doc-{e(d['ID'])}'>Exact's PDF</a>"
+        for d in booked.get(record[key], [])
+        if d["ID"] != ours
+    ]
+    return " · ".join(links)
 
 
 def _entries(data: dict[str, list[Record]]) -> str:
@@ -244,7 +257,7 @@ def _entries(data: dict[str, list[Record]]) -> str:
         "Excl. VAT",
         "VAT",
         "Total",
-        "PDF",
+        "PDFs",
     ]
     return f"<h2>Sales entries ({len(data[ENTRIES])})</h2>" + table(headers, rows, {0, 6, 7, 8})
 
@@ -283,13 +296,14 @@ def _invoices(data: dict[str, list[Record]]) -> str:
         "Excl. VAT",
         "VAT",
         "Total",
-        "PDF",
+        "PDFs",
     ]
     return f"<h2>Sales invoices ({len(data[INVOICES])})</h2>" + table(headers, rows, {0, 6, 7, 8})
 
 
 def _documents(code: int, data: dict[str, list[Record]]) -> str:
     attachments = _by(data[ATTACHMENTS], "Document")
+    ours = _attached_by_client(data)
     rows = []
     for doc in sorted(data[DOCUMENTS], key=lambda r: r["HID"]):
         files = " ".join(
@@ -300,12 +314,20 @@ def _documents(code: int, data: dict[str, list[Record]]) -> str:
         rows.append(
             f"<tr id='doc-{e(doc['ID'])}'>{_num(doc['HID'])}<td>{e(doc['Subject'])}</td>"
             f"<td>{e(doc.get('TypeDescription') or doc['Type'])}</td>"
-            f"<td>{e(doc.get('AccountName'))}</td>"
+            f"<td>{_origin(doc, ours)}</td><td>{e(doc.get('AccountName'))}</td>"
             f"<td>{_date(doc.get('DocumentDate'))}</td>{_num(doc.get('SalesInvoiceNumber') or '')}"
             f"<td>{files or '<span class=muted>no file</span>'}</td></tr>"
         )
-    headers = ["#", "Subject", "Type", "Account", "Date", "Booked as", "Files"]
-    return f"<h2>Documents ({len(data[DOCUMENTS])})</h2>" + table(headers, rows, {0, 5})
+    headers = ["#", "Subject", "Type", "Made by", "Account", "Date", "Booked as", "Files"]
+    return f"<h2>Documents ({len(data[DOCUMENTS])})</h2>" + table(headers, rows, {0, 6})
+
+
+def _origin(doc: Record, ours: set[Any]) -> str:
+    if doc["ID"] in ours:
+        return "billing PDF <span class='muted'>(uploaded by the pipeline)</span>"
+    if doc.get("FinancialTransactionEntryID"):
+        return "Exact's PDF <span class='muted'>(rendered when the invoice was processed)</span>"
+    return ""
 
 
 def _receivables(receivables: list[Record]) -> str:

@@ -1,8 +1,10 @@
 """The generic record engine: one create / update / delete for every declared entity set.
 
-A body is read like Exact's OData reader (unknown properties and type errors → 400), then
-validated like its business layer (mandatory fields, max lengths, references and their
-constraints → 500, newline-joined), then handed to the set's hooks and stored.
+A body is read like Exact's OData reader (unknown properties and type errors → 400; GET-only
+properties are skipped, as Exact's business layer skips them), then validated like its business
+layer (mandatory fields, max lengths, references and their constraints → 500, newline-joined),
+then handed to the set's hooks and stored. A line set (SalesEntryLines …) is also written on
+its own: the line names its header by the parent key, and the header is recalculated.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from exact_pipeline.sandbox.schema import (
     Default,
     Edm,
     EntitySet,
+    Field,
     FirstOf,
     FromRef,
     Record,
@@ -54,6 +57,12 @@ def read_body(
             lines = [read_body(line_set, item, ctx, deep=False)[0] for item in items]
             continue
         f = entity_set.field(name)
+        if f is None and name in entity_set.unserved:
+            if entity_set.unserved[name]:
+                raise ExactError(
+                    400, f"The sandbox does not simulate the property '{name}' of '{type_name}'."
+                )
+            continue  # documented GET-only: skipped like any GET-only property
         if f is None:
             raise unknown_property_error(name, type_name)
         try:
@@ -77,18 +86,16 @@ def validate(ctx: Ctx, entity_set: EntitySet, record: Record, *, creating: bool)
     resolved: dict[str, Record] = {}
     if creating and _generated_key(entity_set):
         record[entity_set.key] = str(uuid.uuid4())
+    # References given first, then defaults (which may read them: the item's GL account),
+    # then derived lookups; fields are in Exact's (alphabetical) order, not dependency order.
+    given = [f for f in entity_set.fields if record.get(f.name) is not None]
+    for f in given:
+        _resolve(ctx, f, record, resolved, errors)
     for f in entity_set.fields:
         if creating and record.get(f.name) is None and f.default is not None:
             record[f.name] = _default(ctx, f.default, resolved)
-        if f.ref is not None and record.get(f.name) is not None:
-            target = ctx.find(f.ref.target, f.ref.by, record[f.name], trim=f.ref.trim)
-            target_name = ctx.registry.sets[f.ref.target].name
-            if target is None:
-                errors.append(ctx.text("invalid_reference", target=target_name))
-            elif any(target.get(k) not in allowed for k, allowed in f.ref.allowed.items()):
-                errors.append(ctx.text(f.ref.invalid, target=target_name, label=ctx.label(f.name)))
-            else:
-                resolved[f.name] = target
+            _resolve(ctx, f, record, resolved, errors)
+    for f in entity_set.fields:
         if f.derive is not None:
             record[f.name] = resolved.get(f.derive.ref_field, {}).get(f.derive.target_field)
     for f in entity_set.fields:
@@ -107,6 +114,22 @@ def validate(ctx: Ctx, entity_set: EntitySet, record: Record, *, creating: bool)
                     f"{ctx.config.attachment_max_bytes} bytes.",
                 )
     return errors
+
+
+def _resolve(
+    ctx: Ctx, f: Field, record: Record, resolved: dict[str, Record], errors: list[str]
+) -> None:
+    """Check reference field `f` and remember the record it names."""
+    if f.ref is None or record.get(f.name) is None:
+        return
+    target = ctx.find(f.ref.target, f.ref.by, record[f.name], trim=f.ref.trim)
+    target_name = ctx.registry.sets[f.ref.target].name
+    if target is None:
+        errors.append(ctx.text("invalid_reference", target=target_name))
+    elif any(target.get(k) not in allowed for k, allowed in f.ref.allowed.items()):
+        errors.append(ctx.text(f.ref.invalid, target=target_name, label=ctx.label(f.name)))
+    else:
+        resolved[f.name] = target
 
 
 def _default(ctx: Ctx, default: Default, resolved: dict[str, Record]) -> Any:
@@ -140,6 +163,9 @@ def _check_unique(ctx: Ctx, entity_set: EntitySet, record: Record) -> None:
 
 
 def create(ctx: Ctx, entity_set: EntitySet, body: Any) -> Record:
+    header_set = ctx.registry.parents.get(entity_set.path)
+    if header_set is not None:
+        return _create_line(ctx, header_set, entity_set, body)
     values, line_bodies = read_body(entity_set, body, ctx, deep=True)
     record = dict(values)
     errors = validate(ctx, entity_set, record, creating=True)
@@ -149,7 +175,7 @@ def create(ctx: Ctx, entity_set: EntitySet, body: Any) -> Record:
         if not line_bodies:
             errors.append(ctx.text("mandatory", label=ctx.label(entity_set.lines.nav)))
         for line_body in line_bodies or []:
-            line = dict(line_body)
+            line = dict(line_body) | {entity_set.lines.parent_key: record[entity_set.key]}
             errors.extend(validate(ctx, line_set, line, creating=True))
             lines.append(line)
     if errors:
@@ -160,7 +186,6 @@ def create(ctx: Ctx, entity_set: EntitySet, body: Any) -> Record:
     ctx.insert(entity_set.path, record)
     if entity_set.lines is not None:
         for number, line in enumerate(lines, start=1):
-            line[entity_set.lines.parent_key] = record[entity_set.key]
             line["LineNumber"] = number
             ctx.insert(entity_set.lines.set_path, line)
     if entity_set.after_create is not None:
@@ -175,15 +200,19 @@ def _check_locked(ctx: Ctx, entity_set: EntitySet, record: Record) -> None:
 
 
 def update(ctx: Ctx, entity_set: EntitySet, record: Record, body: Any) -> None:
+    header_set = ctx.registry.parents.get(entity_set.path)
+    header = _header_of(ctx, header_set, record) if header_set else None
     _check_locked(ctx, entity_set, record)
     values, _ = read_body(entity_set, body, ctx, deep=False)
     values.pop(entity_set.key, None)
-    if entity_set.updatable is not None:
-        frozen = [
-            n for n, v in values.items() if n not in entity_set.updatable and v != record.get(n)
-        ]
-        if frozen:
-            raise ctx.fail(*(ctx.text("not_updatable", label=ctx.label(n)) for n in frozen))
+    changed = {n for n, v in values.items() if v != record.get(n)}
+    frozen = set() if entity_set.updatable is None else changed - set(entity_set.updatable)
+    if header_set is not None and header_set.lines is not None:
+        frozen |= changed & {header_set.lines.parent_key}  # a line stays on its header
+    if frozen:
+        raise ctx.fail(*(ctx.text("not_updatable", label=ctx.label(n)) for n in sorted(frozen)))
+    if entity_set.guard is not None:
+        entity_set.guard(ctx, record, {n: values[n] for n in changed})
     merged = record | values
     errors = validate(ctx, entity_set, merged, creating=False)
     if errors:
@@ -191,9 +220,49 @@ def update(ctx: Ctx, entity_set: EntitySet, record: Record, body: Any) -> None:
     _check_unique(ctx, entity_set, merged)
     record.update(merged)
     ctx.touch(record)
+    if entity_set.after_update is not None:
+        entity_set.after_update(ctx, record, changed)
+    if header_set is not None and header_set.on_lines_changed is not None:
+        header_set.on_lines_changed(ctx, header, record, changed)
+
+
+def _header_of(ctx: Ctx, header_set: EntitySet, line: Record) -> Record:
+    """The header of a line about to change: it must still be changeable."""
+    assert header_set.lines is not None
+    header = ctx.get(header_set.path, line[header_set.lines.parent_key])
+    assert header is not None  # lines go with their header
+    _check_locked(ctx, header_set, header)
+    if header_set.guard is not None:
+        header_set.guard(ctx, header, None)
+    return header
+
+
+def _create_line(ctx: Ctx, header_set: EntitySet, line_set: EntitySet, body: Any) -> Record:
+    """A line POSTed on its own: its parent key (mandatory) names the header it joins."""
+    assert header_set.lines is not None
+    parent_key = header_set.lines.parent_key
+    values, _ = read_body(line_set, body, ctx, deep=False)
+    line = dict(values)
+    errors = validate(ctx, line_set, line, creating=True)
+    parent = line.get(parent_key)
+    if parent is not None and ctx.get(header_set.path, parent) is None:
+        errors.append(ctx.text("invalid_reference", target=header_set.name))
+    if errors:
+        raise ctx.fail(*errors)
+    header = _header_of(ctx, header_set, line)
+    siblings = ctx.store.where(ctx.division, line_set.path, parent_key, parent)
+    line["LineNumber"] = max((r.get("LineNumber") or 0 for r in siblings), default=0) + 1
+    ctx.insert(line_set.path, line)
+    if header_set.on_lines_changed is not None:
+        header_set.on_lines_changed(ctx, header, line, set(values))
+    return line
 
 
 def delete(ctx: Ctx, entity_set: EntitySet, record: Record) -> None:
+    header_set = ctx.registry.parents.get(entity_set.path)
+    if header_set is not None:
+        _delete_line(ctx, header_set, entity_set, record)
+        return
     _check_locked(ctx, entity_set, record)
     lines_path = entity_set.lines.set_path if entity_set.lines else None
     for referrer in ctx.registry.referrers(entity_set.path):
@@ -222,3 +291,23 @@ def delete(ctx: Ctx, entity_set: EntitySet, record: Record) -> None:
                 for child in list(ctx.store.where(ctx.division, path, f.name, record[f.ref.by])):
                     ctx.remove(path, child)
     ctx.remove(entity_set.path, record)
+
+
+def _delete_line(ctx: Ctx, header_set: EntitySet, line_set: EntitySet, line: Record) -> None:
+    """A line DELETEd on its own. Deleting a sales entry's last line deletes the entry; other
+    headers cannot lose their last line."""
+    assert header_set.lines is not None
+    header = _header_of(ctx, header_set, line)
+    siblings = list(
+        ctx.store.where(
+            ctx.division, line_set.path, header_set.lines.parent_key, header[header_set.key]
+        )
+    )
+    if len(siblings) == 1:
+        if not header_set.lines.last_line_deletes_header:
+            raise ctx.fail(ctx.text("mandatory", label=ctx.label(header_set.lines.nav)))
+        delete(ctx, header_set, header)
+        return
+    ctx.remove(line_set.path, line)
+    if header_set.on_lines_changed is not None:
+        header_set.on_lines_changed(ctx, header, None, set())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from exact_pipeline.sandbox import reference
 from exact_pipeline.sandbox.entities import ENTITY_SETS
 from exact_pipeline.sandbox.schema import Endpoint, EntitySet, Field, Kind, sync_fields
 
@@ -27,8 +28,11 @@ class Registry:
                 self._add(Endpoint(entity_set.bulk, Kind.BULK, entity_set, header, lines_set))
             if entity_set.sync:
                 fields = sync_fields(entity_set, lines_set)
+                if entity_set.sync in reference.entities():  # documented on its own
+                    fields = {f.name: f for f in reference.documented(entity_set.sync).fields}
                 self._add(Endpoint(entity_set.sync, Kind.SYNC, entity_set, fields, lines_set))
         self.line_sets = {s.lines.set_path for s in entity_sets if s.lines}
+        self.parents = {s.lines.set_path: s for s in entity_sets if s.lines}
 
     def _add(self, endpoint: Endpoint) -> None:
         self.endpoints[endpoint.path.lower()] = endpoint

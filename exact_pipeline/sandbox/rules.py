@@ -13,6 +13,9 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from iso4217 import Currency
+
+from exact_pipeline.sandbox import reference
 from exact_pipeline.sandbox.context import Ctx
 from exact_pipeline.sandbox.invoice_pdf import render_invoice_pdf
 from exact_pipeline.sandbox.schema import Record
@@ -28,9 +31,11 @@ ATTACHMENTS = "documents/DocumentAttachments"
 SALES_ENTRIES = "salesentry/SalesEntries"
 SALES_INVOICES = "salesinvoice/SalesInvoices"
 SALES_INVOICE_LINES = "salesinvoice/SalesInvoiceLines"
+SALES_ENTRY_LINES = "salesentry/SalesEntryLines"
 BANK_ENTRIES = "financialtransaction/BankEntries"
 RECEIVABLES = "cashflow/Receivables"
 TRANSACTION_LINES = "financialtransaction/TransactionLines"
+JOURNAL_STATUS = "read/financial/JournalStatusList"
 
 # Documents numbered from a journal's sequence: (set, journal field, number field).
 NUMBERED = (
@@ -45,8 +50,19 @@ OPEN, PAID = 20, 50
 CENT = Decimal("0.01")
 
 
-def money(value: Any) -> Decimal:
-    return Decimal(value).quantize(CENT, ROUND_HALF_UP)
+def money(value: Any, step: Decimal = CENT) -> Decimal:
+    """Rounded to `step`: a cent in the division's currency (DC), the document currency's own
+    minor unit in FC (Exact's general/Currencies precision: JPY 1, KWD 0.001)."""
+    return Decimal(value).quantize(step, ROUND_HALF_UP)
+
+
+def fc_step(header: Record) -> Decimal:
+    """The minor unit of the header's currency (ISO 4217); a cent for a code ISO lacks."""
+    try:
+        exponent = Currency((header.get("Currency") or "EUR").strip().upper()).exponent
+    except ValueError:
+        exponent = None
+    return CENT if exponent is None else Decimal(1).scaleb(-exponent)
 
 
 def _dec(value: Any) -> Decimal:
@@ -98,12 +114,11 @@ def attachment_file(ctx: Ctx, attachment: Record, _lines: list[Record]) -> None:
 
 
 # amounts ---------------------------------------------------------------------------------
-def _line_vat(line: Record, amount: Decimal, rate: Decimal) -> None:
+def _line_vat(line: Record, amount: Decimal, rate: Decimal, step: Decimal) -> None:
     """Line VAT from its code's percentage unless the line overrides `VATAmountFC`."""
     override = line.get("VATAmountFC")
-    vat = (
-        money(override) if override is not None else money(amount * _dec(line.get("VATPercentage")))
-    )
+    percentage = _dec(line.get("VATPercentage"))
+    vat = money(override, step) if override is not None else money(amount * percentage, step)
     line.update(
         AmountFC=amount,
         AmountDC=money(amount * rate),
@@ -118,38 +133,121 @@ def _due_date(ctx: Ctx, condition: str | None, date: datetime) -> datetime:
 
 
 def sales_entry_amounts(ctx: Ctx, entry: Record, lines: list[Record]) -> None:
-    rate = _dec(entry.get("Rate") or 1)
+    """A new entry: its totals, its number in the journal's sequence and its invoice number
+    (the client's when given, as Exact accepts it on POST; else the entry number)."""
+    date = entry["EntryDate"]
+    entry["ReportingYear"] = entry.get("ReportingYear") or date.year
+    entry["ReportingPeriod"] = entry.get("ReportingPeriod") or date.month
+    refuse_closed_period(ctx, entry["Journal"], entry["ReportingYear"], entry["ReportingPeriod"])
+    _sales_entry_totals(entry, lines)
+    entry.update(
+        Status=OPEN,
+        EntryNumber=journal_number(ctx, entry["Journal"], entry.get("EntryNumber"), date),
+    )
+    entry["InvoiceNumber"] = entry.get("InvoiceNumber") or entry["EntryNumber"]
+    entry["DueDate"] = entry.get("DueDate") or _due_date(ctx, entry.get("PaymentCondition"), date)
+
+
+def _sales_entry_totals(entry: Record, lines: list[Record]) -> None:
+    """Line VAT and amounts, then the header's: its VAT is the given header VAT or the
+    lines' sum; Type 21 (credit note) when the total is negative."""
+    rate, step = _dec(entry.get("Rate") or 1), fc_step(entry)
     for line in lines:
-        _line_vat(line, money(line["AmountFC"]), rate)
+        _line_vat(line, money(line["AmountFC"], step), rate, step)
         line["VATBaseAmountFC"] = line["AmountFC"]
     excl = sum((line["AmountFC"] for line in lines), Decimal(0))
     header_vat = entry.get("VATAmountFC")
     vat = (
-        money(header_vat)
+        money(header_vat, step)
         if header_vat is not None
         else sum((line["VATAmountFC"] for line in lines), Decimal(0))
     )
-    date = entry["EntryDate"]
     entry.update(
         VATAmountFC=vat,
         VATAmountDC=money(vat * rate),
         AmountFC=excl + vat,
         AmountDC=money((excl + vat) * rate),
         Type=21 if excl + vat < 0 else 20,
-        Status=OPEN,
-        EntryNumber=journal_number(ctx, entry["Journal"], entry.get("EntryNumber"), date),
     )
-    entry["InvoiceNumber"] = entry["EntryNumber"]
-    entry["ReportingYear"] = entry.get("ReportingYear") or date.year
-    entry["ReportingPeriod"] = entry.get("ReportingPeriod") or date.month
-    entry["DueDate"] = entry.get("DueDate") or _due_date(ctx, entry.get("PaymentCondition"), date)
+
+
+# Line fields the VAT amount is computed from.
+LINE_VAT_INPUTS = frozenset({"AmountFC", "VATCode", "Quantity", "UnitPrice", "Discount"})
+
+# Header fields whose change changes the booking (open item and ledger lines).
+REBOOK_FIELDS = frozenset(
+    {
+        "Customer",
+        "Journal",
+        "EntryDate",
+        "Currency",
+        "Rate",
+        "VATAmountFC",
+        "InvoiceNumber",
+        "EntryNumber",
+        "ReportingYear",
+        "ReportingPeriod",
+        "DueDate",
+        "PaymentCondition",
+    }
+)
+
+
+def sales_entry_guard(ctx: Ctx, entry: Record, changes: Record | None) -> None:
+    """A booked entry's booking (and its lines) cannot change once payments are matched, nor
+    in a closed period, nor move into one. `changes`: the header's new values (None: a line)."""
+    if changes is not None and not set(changes) & REBOOK_FIELDS:
+        return
+    _refuse_when_paid(ctx, entry, "payments_matched_change")
+    for booked in (entry, entry | (changes or {})):
+        refuse_closed_period(
+            ctx, booked["Journal"], booked["ReportingYear"], booked["ReportingPeriod"]
+        )
+
+
+def sales_entry_updated(ctx: Ctx, entry: Record, changed: set[str]) -> None:
+    """A PUT on the header: booked again when the change touches the booking."""
+    if changed & REBOOK_FIELDS:
+        _rebook(ctx, entry, keep_header_vat=True)
+
+
+def sales_entry_rebooked(ctx: Ctx, entry: Record, line: Record | None, changed: set[str]) -> None:
+    """A line was added, changed or deleted on its own: the header's VAT becomes the lines'
+    sum again and the entry is booked again."""
+    _forget_computed_vat(line, changed)
+    _rebook(ctx, entry, keep_header_vat=False)
+
+
+def _forget_computed_vat(line: Record | None, changed: set[str]) -> None:
+    """A line whose amount or VAT code changed without a new VAT amount gets its VAT computed
+    again (a stored VAT amount is otherwise taken as the client's override)."""
+    if line is not None and changed & LINE_VAT_INPUTS and "VATAmountFC" not in changed:
+        line["VATAmountFC"] = None
+
+
+def _rebook(ctx: Ctx, entry: Record, *, keep_header_vat: bool) -> None:
+    transaction_removed(ctx, entry)  # refused once payments are matched against it
+    lines = _lines(ctx, SALES_ENTRY_LINES, "EntryID", entry["EntryID"])
+    if not keep_header_vat:
+        entry["VATAmountFC"] = None
+    _sales_entry_totals(entry, lines)
+    for line in lines:
+        ctx.touch(line)
+    ctx.touch(entry)
+    sales_entry_booked(ctx, entry, lines)
+
+
+def _lines(ctx: Ctx, path: str, parent_key: str, parent: Any) -> list[Record]:
+    found = [r for r in ctx.rows(path) if r[parent_key] == parent]
+    return sorted(found, key=lambda r: r.get("LineNumber") or 0)
 
 
 def sales_invoice_amounts(ctx: Ctx, invoice: Record, lines: list[Record]) -> None:
+    step = fc_step(invoice)
     for line in lines:
         net = _dec(line.get("UnitPrice")) * (1 - _dec(line.get("Discount")))
         line["NetPrice"] = net
-        _line_vat(line, money(_dec(line.get("Quantity")) * net), Decimal(1))
+        _line_vat(line, money(_dec(line.get("Quantity")) * net, step), Decimal(1), step)
     excl = sum((line["AmountFC"] for line in lines), Decimal(0))
     vat = sum((line["VATAmountFC"] for line in lines), Decimal(0))
     if invoice["Type"] not in INVOICE_TYPES:
@@ -162,15 +260,30 @@ def sales_invoice_amounts(ctx: Ctx, invoice: Record, lines: list[Record]) -> Non
     )
 
 
+def sales_invoice_recalculated(
+    ctx: Ctx, invoice: Record, line: Record | None, changed: set[str]
+) -> None:
+    """A line was added, changed or deleted on its own (the invoice is not booked yet)."""
+    _forget_computed_vat(line, changed)
+    lines = _lines(ctx, SALES_INVOICE_LINES, "InvoiceID", invoice["InvoiceID"])
+    sales_invoice_amounts(ctx, invoice, lines)
+    for line in lines:
+        ctx.touch(line)
+    ctx.touch(invoice)
+
+
 def bank_entry_amounts(ctx: Ctx, entry: Record, lines: list[Record]) -> None:
     for line in lines:
-        line["AmountFC"] = money(line["AmountFC"])
+        line["AmountFC"] = money(line["AmountFC"], fc_step(entry))
         line["AmountDC"] = line["AmountFC"]
         line["Date"] = line.get("Date") or ctx.today
     date = lines[0]["Date"]
-    entry["EntryNumber"] = journal_number(ctx, entry["JournalCode"], entry.get("EntryNumber"), date)
     entry["FinancialYear"] = entry.get("FinancialYear") or date.year
     entry["FinancialPeriod"] = entry.get("FinancialPeriod") or date.month
+    refuse_closed_period(
+        ctx, entry["JournalCode"], entry["FinancialYear"], entry["FinancialPeriod"]
+    )
+    entry["EntryNumber"] = journal_number(ctx, entry["JournalCode"], entry.get("EntryNumber"), date)
     if entry.get("ClosingBalanceFC") is None:
         entry["ClosingBalanceFC"] = _dec(entry.get("OpeningBalanceFC")) + sum(
             (line["AmountFC"] for line in lines), Decimal(0)
@@ -186,7 +299,8 @@ class Sale:
     entry_id: str
     credit: bool
     journal: Record
-    number: int
+    number: int  # entry number
+    invoice_number: int
     date: datetime
     due: datetime
     account: Record
@@ -203,6 +317,7 @@ def sales_entry_booked(ctx: Ctx, entry: Record, lines: list[Record]) -> None:
             credit=entry["Type"] == 21,
             journal=_journal(ctx, entry["Journal"]),
             number=entry["EntryNumber"],
+            invoice_number=entry["InvoiceNumber"],
             date=entry["EntryDate"],
             due=entry["DueDate"],
             account=_get(ctx, ACCOUNTS, entry["Customer"]),
@@ -219,6 +334,12 @@ def invoice_processed(ctx: Ctx, printed: Record, _lines: list[Record]) -> None:
     if invoice["Status"] == PAID:
         raise ctx.fail(ctx.text("processed"))
     date = printed.get("InvoiceDate") or ctx.today
+    refuse_closed_period(
+        ctx,
+        invoice["Journal"],
+        printed.get("ReportingYear") or date.year,
+        printed.get("ReportingPeriod") or date.month,
+    )
     number = journal_number(ctx, invoice["Journal"], None, date)
     invoice.update(
         InvoiceNumber=number,
@@ -234,6 +355,7 @@ def invoice_processed(ctx: Ctx, printed: Record, _lines: list[Record]) -> None:
         credit=invoice["Type"] in CREDIT_NOTE_TYPES,
         journal=_journal(ctx, invoice["Journal"]),
         number=number,
+        invoice_number=number,
         date=date,
         due=invoice["DueDate"],
         account=account,
@@ -262,6 +384,7 @@ def _book_sale(ctx: Ctx, sale: Sale) -> None:
     ctx.insert(
         RECEIVABLES,
         {
+            "HID": _receivable_hid(ctx),
             "Account": sale.account["ID"],
             "AccountCode": sale.account["Code"],
             "AccountName": sale.account["Name"],
@@ -275,10 +398,11 @@ def _book_sale(ctx: Ctx, sale: Sale) -> None:
             "EndDate": sale.due,
             "EntryNumber": sale.number,
             "EntryID": sale.entry_id,
-            "InvoiceNumber": sale.number,
+            "InvoiceNumber": sale.invoice_number,
             "InvoiceDate": sale.date,
             "IsFullyPaid": sale.total == 0,
-            "JournalCode": sale.journal["Code"],
+            "Journal": sale.journal["Code"],
+            "JournalDescription": sale.journal.get("Description"),
             "LastPaymentDate": None,
             "PaymentCondition": header.get("PaymentCondition"),
             "PaymentMethod": "B",
@@ -305,7 +429,9 @@ def _book_sale(ctx: Ctx, sale: Sale) -> None:
         ctx, sale.entry_id, 21 if sale.credit else 20, sale.number, sale.date, sale, ledger
     )
     if header.get("Document") and (document := ctx.get(DOCUMENTS, header["Document"])):
-        document.update(FinancialTransactionEntryID=sale.entry_id, SalesInvoiceNumber=sale.number)
+        document.update(
+            FinancialTransactionEntryID=sale.entry_id, SalesInvoiceNumber=sale.invoice_number
+        )
         ctx.touch(document)
 
 
@@ -348,7 +474,7 @@ def _post_ledger(
                 "VATCode": line.get("VATCode") if line else None,
                 "Currency": header.get("Currency", "EUR"),
                 "Description": description or header.get("Description"),
-                "InvoiceNumber": number if sale else None,
+                "InvoiceNumber": sale.invoice_number if sale else None,
                 "YourRef": header.get("YourRef"),
                 "DueDate": sale.due if sale else None,
                 "Document": header.get("Document"),
@@ -432,8 +558,41 @@ def _settle(ctx: Ctx, entry: Record, line: Record) -> None:
             )
             ctx.touch(item)
             keep = {k: v for k, v in item.items() if k not in ("ID", "Timestamp", "Created")}
-            ctx.insert(RECEIVABLES, keep | settled | {"AmountDC": paid, "AmountFC": paid})
+            paid_part = {"AmountDC": paid, "AmountFC": paid, "HID": _receivable_hid(ctx)}
+            ctx.insert(RECEIVABLES, keep | settled | paid_part)
             return
+
+
+def _receivable_hid(ctx: Ctx) -> int:
+    """The open item's number in read/financial/ReceivablesList (stored, not served on
+    cashflow/Receivables, which documents no such field)."""
+    return ctx.store.next_number(f"{ctx.division}:receivables", 1, set())
+
+
+def receivables_list(_ctx: Ctx, rows: list[Record]) -> list[Record]:
+    """read/financial/ReceivablesList: the open items, in that endpoint's own field names."""
+    return [
+        {
+            "HID": row.get("HID"),
+            "Id": row["ID"],
+            "AccountId": row["Account"],
+            "AccountCode": row["AccountCode"],
+            "AccountName": row["AccountName"],
+            "Amount": row["AmountDC"],
+            "AmountInTransit": Decimal(0),
+            "CurrencyCode": row["Currency"],
+            "Description": row["Description"],
+            "DueDate": row["DueDate"],
+            "EntryNumber": row["EntryNumber"],
+            "InvoiceDate": row["InvoiceDate"],
+            "InvoiceNumber": row["InvoiceNumber"],
+            "JournalCode": row.get("Journal"),
+            "JournalDescription": row.get("JournalDescription"),
+            "YourRef": row["YourRef"],
+        }
+        for row in rows
+        if not row["IsFullyPaid"]
+    ]
 
 
 def bank_entry_removed(ctx: Ctx, entry: Record) -> None:
@@ -470,13 +629,76 @@ def bank_entry_removed(ctx: Ctx, entry: Record) -> None:
 
 def transaction_removed(ctx: Ctx, entry: Record) -> None:
     """Deleting a sales entry removes its open item and ledger lines, unless paid against."""
-    items = [r for r in ctx.rows(RECEIVABLES) if r["TransactionEntryID"] == entry["EntryID"]]
-    if any(r["Status"] == PAID or r["AmountDC"] != r["TransactionAmountDC"] for r in items):
-        raise ctx.fail(ctx.text("payments_matched"))
-    for item in items:
+    for item in _refuse_when_paid(ctx, entry):
         ctx.remove(RECEIVABLES, item)
     for line in [r for r in ctx.rows(TRANSACTION_LINES) if r["EntryID"] == entry["EntryID"]]:
         ctx.remove(TRANSACTION_LINES, line)
+
+
+# periods --------------------------------------------------------------------------------
+OPEN_PERIOD, CLOSED_PERIOD = 0, 1
+
+
+def period_id(journal: str, year: int, period: int) -> str:
+    """The store key of a closed period (JournalStatusList's key has three fields)."""
+    return f"{journal.strip()}|{year}|{period}"
+
+
+def refuse_closed_period(ctx: Ctx, journal: str, year: int, period: int) -> None:
+    """Exact refuses a booking into a closed period (a business rule: 500)."""
+    if ctx.get(JOURNAL_STATUS, period_id(journal, year, period)) is not None:
+        raise ctx.fail(ctx.text("period_closed", journal=journal.strip(), year=year, period=period))
+
+
+def set_period_status(ctx: Ctx, journal: str, year: int, period: int, closed: bool) -> None:
+    """The admin API's switch: close a period (stored) or open it again (removed)."""
+    key = period_id(journal, year, period)
+    existing = ctx.get(JOURNAL_STATUS, key)
+    if closed and existing is None:
+        record = {"ID": key, "Journal": journal.strip(), "Year": year, "Period": period}
+        ctx.insert(JOURNAL_STATUS, record | {"Status": CLOSED_PERIOD})
+    elif not closed and existing is not None:
+        ctx.remove(JOURNAL_STATUS, existing)
+
+
+def journal_status_list(ctx: Ctx, closed: list[Record]) -> list[Record]:
+    """read/financial/JournalStatusList: every period (1-12) of last year, this year and any
+    year with a closed period, per journal; open unless closed through the admin API.
+    Descriptions are the reference's value labels."""
+    documented = reference.entity(JOURNAL_STATUS)["fields"]
+    type_labels = documented["JournalType"]["values"]
+    status_labels = documented["Status"]["values"]
+    closed_ids = {row["ID"] for row in closed}
+    years = sorted({ctx.now.year - 1, ctx.now.year} | {row["Year"] for row in closed})
+    rows: list[Record] = []
+    for journal in ctx.rows(JOURNALS):
+        code = journal["Code"].strip()
+        for year in years:
+            for period in range(1, 13):
+                status = (
+                    CLOSED_PERIOD if period_id(code, year, period) in closed_ids else OPEN_PERIOD
+                )
+                rows.append(
+                    {
+                        "Journal": code,
+                        "JournalDescription": journal["Description"],
+                        "JournalType": journal["Type"],
+                        "JournalTypeDescription": type_labels.get(str(journal["Type"])),
+                        "Year": year,
+                        "Period": period,
+                        "Status": status,
+                        "StatusDescription": status_labels[str(status)],
+                    }
+                )
+    return rows
+
+
+def _refuse_when_paid(ctx: Ctx, entry: Record, message: str = "payments_matched") -> list[Record]:
+    """The entry's open items; refused when payments are matched against any of them."""
+    items = [r for r in ctx.rows(RECEIVABLES) if r["TransactionEntryID"] == entry["EntryID"]]
+    if any(r["Status"] == PAID or r["AmountDC"] != r["TransactionAmountDC"] for r in items):
+        raise ctx.fail(ctx.text(message))
+    return items
 
 
 def _journal(ctx: Ctx, code: str) -> Record:

@@ -25,6 +25,7 @@ class Edm(Enum):
 
     GUID = ("Edm.Guid", "System.Guid")
     STRING = ("Edm.String", "System.String")
+    BYTE = ("Edm.Byte", "System.Byte")
     INT16 = ("Edm.Int16", "System.Int16")
     INT32 = ("Edm.Int32", "System.Int32")
     INT64 = ("Edm.Int64", "System.Int64")
@@ -39,7 +40,7 @@ class Edm(Enum):
 
     @property
     def is_integer(self) -> bool:
-        return self in (Edm.INT16, Edm.INT32, Edm.INT64)
+        return self in (Edm.BYTE, Edm.INT16, Edm.INT32, Edm.INT64)
 
     @property
     def is_number(self) -> bool:
@@ -59,7 +60,7 @@ def coerce(edm: Edm, value: Any) -> Any:
             if not isinstance(value, str):
                 raise ValueError(value)
             return value
-        case Edm.INT16 | Edm.INT32 | Edm.INT64:
+        case Edm.BYTE | Edm.INT16 | Edm.INT32 | Edm.INT64:
             number = _number(value)
             if number != number.to_integral_value():
                 raise ValueError(value)
@@ -146,7 +147,9 @@ class Field:
     edm: Edm
     max_length: int | None = None  # default limit; the admin config can override it
     required: bool = False
-    read_only: bool = False  # GET-only in Exact: accepted in a body and ignored
+    # GET-only in Exact: accepted in a POST/PUT body and ignored, as Exact's business layer
+    # skips read-only properties (exactonline/exactonline-api-dotnet-client#56).
+    read_only: bool = False
     ref: Ref | None = None
     default: Default | None = None  # applied on POST when the body leaves the field out
     derive: FromRef | None = None  # always computed (read-only lookups such as CustomerName)
@@ -184,14 +187,6 @@ def binary(name: str, **kw: Any) -> Field:
     return Field(name, Edm.BINARY, **kw)
 
 
-# Every record carries these, maintained by the engine.
-AUDIT_FIELDS: tuple[Field, ...] = (
-    int32("Division", read_only=True),
-    datetime_("Created", read_only=True),
-    datetime_("Modified", read_only=True),
-)
-
-
 @dataclass(frozen=True)
 class Lines:
     """A deep-inserted child collection: navigation `nav`, stored in set `set_path`, pointing
@@ -200,6 +195,8 @@ class Lines:
     nav: str
     set_path: str
     parent_key: str
+    # Deleting the last line on its own deletes the header (sales entries); else it is refused.
+    last_line_deletes_header: bool = False
 
 
 @dataclass(frozen=True)
@@ -222,6 +219,11 @@ class EntitySet:
     type_name: str  # Exact.Web.Api.Models.<type_name>
     key: str
     fields: tuple[Field, ...]
+    # Documented fields not served (name → writable on Exact's page): see reference.documented.
+    unserved: Mapping[str, bool] = field(default_factory=dict)
+    stored_in: str | None = None  # the store table, when another set's (hrm/Divisions)
+    # A documented key of several fields (JournalStatusList); `key` then names the store's.
+    composite_key: tuple[str, ...] = ()
     methods: frozenset[str] = frozenset({"GET"})
     page_size: int = 60
     mandatory_filter: tuple[str, ...] = ()  # a GET $filter must use one of these fields
@@ -233,6 +235,14 @@ class EntitySet:
     on_create: Hook | None = None  # business rules before the insert: (ctx, record, lines)
     after_create: Hook | None = None  # effects after the insert: (ctx, record, lines)
     on_delete: Hook | None = None  # (ctx, record) before the delete
+    after_update: Hook | None = None  # (ctx, record, changed field names) after a PUT
+    # (ctx, header, the line or None when deleted, its changed fields) after a line was
+    # POSTed, PUT or DELETEd on its own
+    on_lines_changed: Hook | None = None
+    # (ctx, record, its changed values or None for a line change) before a change: raises
+    # when the booked record may no longer change that way
+    guard: Hook | None = None
+    view: Hook | None = None  # (ctx, stored rows) → served rows, for read/ views of a table
     global_scope: bool = False  # one table for all divisions (system/Divisions)
     grant_field: str | None = None  # rows visible only when this field is a granted division
     bulk: str | None = None  # path of the bulk/ twin
@@ -246,7 +256,11 @@ class EntitySet:
 
     @property
     def all_fields(self) -> tuple[Field, ...]:
-        return self.fields + AUDIT_FIELDS
+        return self.fields
+
+    @property
+    def table(self) -> str:
+        return self.stored_in or self.path
 
     @property
     def name(self) -> str:
@@ -280,6 +294,13 @@ class Endpoint:
     @property
     def key_field(self) -> Field:
         return self.fields[self.key]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The served key: one field, or several in the documented order."""
+        if self.kind is not Kind.SYNC and self.set.composite_key:
+            return self.set.composite_key
+        return (self.key,)
 
     @property
     def type_name(self) -> str:

@@ -167,6 +167,7 @@ def seed(store: Store, now: datetime) -> None:
             "Description": description,
             "Country": country,
             "Currency": currency,
+            "Hid": division,  # system/Divisions spells it Hid, hrm/Divisions HID
             "HID": division,
             "DivisionMoveDate": None,
         }

@@ -15,9 +15,11 @@ from exact_pipeline.sandbox.store import GLOBAL
 
 def rows(ctx: Ctx, endpoint: Endpoint, grant: Grant) -> list[Record]:
     entity_set = endpoint.set
-    found = ctx.store.rows(GLOBAL if entity_set.global_scope else ctx.division, entity_set.path)
+    found = ctx.store.rows(GLOBAL if entity_set.global_scope else ctx.division, entity_set.table)
     if entity_set.grant_field:
         found = [r for r in found if r.get(entity_set.grant_field) in grant.divisions]
+    if entity_set.view is not None:
+        found = entity_set.view(ctx, found)
     if endpoint.kind is Kind.SYNC:
         found = _sync_rows(ctx, endpoint, found)
     return found
@@ -41,19 +43,50 @@ def _sync_rows(ctx: Ctx, endpoint: Endpoint, headers: list[Record]) -> list[Reco
 
 
 def lookup(ctx: Ctx, endpoint: Endpoint, grant: Grant, text: str) -> Record:
-    """The record a key literal such as `guid'…'` names (404 when there is none)."""
-    try:
-        literal = parse_literal(text)
-    except FilterError as exc:
-        raise ExactError(400, "Bad Request - Error in query syntax.") from exc
-    if endpoint.kind is not Kind.SINGLE or not compatible(literal.edm, endpoint.key_field.edm):
+    """The record a key literal such as `guid'…'` (or, for a key of several fields,
+    `Journal='70',Period=1,Year=2026`) names (404 when there is none)."""
+    if endpoint.kind is not Kind.SINGLE:
         raise ExactError(400, "Bad Request - Error in query syntax.")
+    wanted = _key_values(endpoint, text)
     found = next(
-        (r for r in rows(ctx, endpoint, grant) if r.get(endpoint.key) == literal.value), None
+        (
+            r
+            for r in rows(ctx, endpoint, grant)
+            if all(r.get(name) == value for name, value in wanted.items())
+        ),
+        None,
     )
     if found is None:
         raise segment_not_found(endpoint.set.name)
     return found
+
+
+def _key_values(endpoint: Endpoint, text: str) -> dict[str, object]:
+    parts = [text] if len(endpoint.keys) == 1 else text.split(",")
+    values: dict[str, object] = {}
+    try:
+        for name, part in zip(endpoint.keys, parts, strict=True):
+            if len(endpoint.keys) > 1:
+                given, _, part = part.partition("=")
+                if given.strip() != name:
+                    raise FilterError(given)
+            literal = parse_literal(part.strip())
+            if not compatible(literal.edm, endpoint.fields[name].edm):
+                raise FilterError(part)
+            values[name] = literal.value
+    except (FilterError, ValueError) as exc:
+        raise ExactError(400, "Bad Request - Error in query syntax.") from exc
+    return values
+
+
+def key_text(endpoint: Endpoint, record: Record) -> str:
+    """A record's key as written in its URI."""
+    if len(endpoint.keys) == 1:
+        return literal_text(record.get(endpoint.key), endpoint.key_field.edm)
+    return ",".join(
+        f"{name}={literal_text(record.get(name), endpoint.fields[name].edm)}"
+        for name in endpoint.keys
+    )
 
 
 def lines_of(ctx: Ctx, endpoint: Endpoint, record: Record) -> list[Record]:
@@ -82,8 +115,7 @@ def project(
 ) -> Entry:
     """A record as output under `base` (…/api/v1/{division}): selected fields (or, for a POST
     without return=representation, nulls except the key), lines expanded or deferred."""
-    key = literal_text(record.get(endpoint.key), endpoint.key_field.edm)
-    uri = uri or f"{base}/{endpoint.path}({key})"
+    uri = uri or f"{base}/{endpoint.path}({key_text(endpoint, record)})"
     fields = [f for f in endpoint.fields.values() if query.select is None or f.name in query.select]
     values = [(f, None if blank and f.name != endpoint.key else record.get(f.name)) for f in fields]
     entry = Entry(uri, endpoint.type_name, values)

@@ -4,18 +4,25 @@ Order of precedence:
 1. the ledger's earlier link, while customer_links.csv agrees with it (no Exact call at all);
 2. an explicit link in customer_links.csv (the account with that Code);
 3. matching rules against the division's accounts (read once per run, with the client's master
-   data): VAT number (normalised), then e-mail (case-insensitive), then exact name. The
+   data): VAT number (normalised), then e-mail (case-insensitive), then name. The
    first rule with candidates decides; several candidates block the customer as ambiguous
    (a person must choose: link one explicitly), because guessing could merge two companies;
 4. nothing matches: `customer_sync: billing_to_exact` creates the account, `none` blocks the
    customer's documents with the reason and the fix.
 
+Names are compared in full. Exact's account Name holds 50 characters, so a longer billing name
+can only match a cut one, and customers whose names share their first 50 characters share that
+cut: a cut name matches only an account no other billing customer owns (not linked to another
+customer in the ledger, not created by us for another one) and whose VAT number and e-mail do
+not contradict the customer's. So two billing customers never merge through a cut name.
+
 Created accounts get Exact's own numbering (Code left empty): billing ids such as
-`cus_known_01` are not debtor numbers, and finance teams expect their own sequence. The create
-is idempotent all the same: it happens only when no account has the customer's name, so after a
-lost response the account is found again by that name (and e-mail), by the client's look-up
-and, on any later run, by the name rule itself. The ledger records the link, so each customer
-costs at most one call, once.
+`cus_known_01` are not debtor numbers, and finance teams expect their own sequence. Their
+Remarks name the billing customer, which makes the create idempotent all the same: after a
+lost response the account is looked up by name (and e-mail) and taken only when its Remarks
+name THIS customer, never another customer's account of the same (cut) name. The ledger records
+the link by billing customer id, so each customer costs at most one call, once, and a created
+account is never found again through its name.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from exact_pipeline.exact.models import Account
 from exact_pipeline.mapping import Cause, Mappings
 from exact_pipeline.sync import ledger
 from exact_pipeline.sync.errors import REFUSED, STOPS_THE_DIVISION, STOPS_THE_RUN, plain_failure
-from exact_pipeline.sync.fields import fit
+from exact_pipeline.sync.fields import fit, limit
 from exact_pipeline.sync.payloads import AccountPayload
 
 LINKED, BLOCKED, CREATING = "linked", "blocked", "creating"
@@ -72,6 +79,38 @@ def normalised_email(value: str | None) -> str:
     return (value or "").strip().casefold()
 
 
+NAME_LIMIT = limit("Accounts", "Name")
+_CREATED_FOR = re.compile(r"Created by exact-pipeline from billing customer (\S+)\.")
+
+
+def creation_remarks(customer_id: str) -> str:
+    return f"Created by exact-pipeline from billing customer {customer_id}."
+
+
+def created_for(account: Account) -> str | None:
+    """The billing customer an account was created for by this pipeline (from its Remarks)."""
+    found = _CREATED_FOR.fullmatch((account.Remarks or "").strip())
+    return found.group(1) if found else None
+
+
+def is_cut_name(account_name: str, customer_name: str) -> bool:
+    """Whether `account_name` is `customer_name` cut to Exact's limit: ours ends with an
+    ellipsis (`fit`), a person's may be a plain cut."""
+    full = customer_name.strip()
+    if len(full) <= NAME_LIMIT:
+        return False
+    return account_name in {fit("Accounts", "Name", full), full[:NAME_LIMIT].rstrip()}
+
+
+def contradicts(customer: Customer, account: Account) -> bool:
+    """The account's VAT number or e-mail is set and differs from the customer's."""
+    pairs = (
+        (normalised_vat(customer.vat_number), normalised_vat(account.VATNumber)),
+        (normalised_email(customer.email), normalised_email(account.Email)),
+    )
+    return any(ours and theirs and ours != theirs for ours, theirs in pairs)
+
+
 @dataclass(frozen=True)
 class Rule:
     """A matching rule: the customer's keys and an account's key; equal keys match."""
@@ -84,11 +123,6 @@ class Rule:
     def candidates(self, customer: Customer, accounts: Iterable[Account]) -> list[Account]:
         wanted = self.customer_keys(customer) - {""}
         return [a for a in accounts if self.account_key(a) in wanted] if wanted else []
-
-
-def _names(customer: Customer) -> set[str]:
-    # An account we created carries the name shortened to Exact's limit.
-    return {customer.name.strip(), fit("Accounts", "Name", customer.name) or ""}
 
 
 RULES = (
@@ -104,7 +138,7 @@ RULES = (
         lambda c: {normalised_email(c.email)},
         lambda a: normalised_email(a.Email),
     ),
-    Rule("matched_name", "name", _names, lambda a: (a.Name or "").strip()),
+    Rule("matched_name", "name", lambda c: {c.name.strip()}, lambda a: (a.Name or "").strip()),
 )
 
 
@@ -118,7 +152,7 @@ def account_payload(customer: Customer) -> AccountPayload:
         Postcode=fit("Accounts", "Postcode", customer.zip),
         City=fit("Accounts", "City", customer.city),
         Country=customer.country,
-        Remarks=f"Created by exact-pipeline from billing customer {customer.id}.",
+        Remarks=creation_remarks(customer.id),
     )
 
 
@@ -208,9 +242,16 @@ class CustomerLinker:
         return self._use(customer, division, "linked_explicit", account)
 
     def _match(self, division: int, customer: Customer, *, retrying: bool) -> CustomerOutcome:
-        accounts = self._exact.master_data(division).accounts
+        # An account this pipeline created for another billing customer is that customer's.
+        accounts = [
+            a
+            for a in self._exact.master_data(division).accounts
+            if created_for(a) in (None, customer.id)
+        ]
         for rule in RULES:
             matches = rule.candidates(customer, accounts)
+            if rule.outcome == "matched_name" and not matches:
+                matches = self._cut_name_candidates(division, customer, accounts)
             if len(matches) == 1:
                 return self._use(customer, division, rule.outcome, matches[0])
             if matches:
@@ -238,6 +279,33 @@ class CustomerLinker:
             ),
         )
 
+    def _cut_name_candidates(
+        self, division: int, customer: Customer, accounts: Iterable[Account]
+    ) -> list[Account]:
+        """Accounts whose name is the customer's name cut to Exact's limit and that may be
+        this customer's: created for it, or owned by no other billing customer and not
+        contradicting its VAT number or e-mail."""
+        found = []
+        for account in accounts:
+            if not is_cut_name((account.Name or "").strip(), customer.name):
+                continue
+            owner = created_for(account)
+            if owner == customer.id:
+                return [account]  # ours, whatever else shares its name
+            if (
+                owner is None
+                and not contradicts(customer, account)
+                and self._unowned(division, customer, account)
+            ):
+                found.append(account)
+        return found
+
+    def _unowned(self, division: int, customer: Customer, account: Account) -> bool:
+        """No other billing customer is linked to the account (the ledger's links)."""
+        assert account.ID is not None
+        others = set(ledger.customers_of_account(self._conn, division, account.ID))
+        return not others - {customer.id}
+
     def _use(
         self, customer: Customer, division: int, outcome: str, account: Account
     ) -> CustomerOutcome:
@@ -260,6 +328,8 @@ class CustomerLinker:
         lookup = eq("Name", payload.Name)
         if payload.Email:
             lookup += f" and {eq('Email', payload.Email)}"
+        # Another customer's account may share the (cut) name: ours is the one created for it.
+        ours = LookupKey(lookup, accept=lambda account: created_for(account) == customer.id)
         # Recorded before the POST: a run that dies before saving the reply looks it up first.
         ledger.save_customer(
             self._conn,
@@ -276,7 +346,7 @@ class CustomerLinker:
             division,
             ACCOUNTS,
             payload.body(),
-            idempotency=LookupKey(lookup),
+            idempotency=ours,
             lookup_first=lookup_first,
         )
         self._exact.master_data(division).add_account(account)

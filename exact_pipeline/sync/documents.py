@@ -6,25 +6,52 @@ Steps (each recorded in the ledger the moment Exact confirms it):
   entry      POST salesentry/SalesEntries | salesinvoice/SalesInvoices, with all lines and the
              Document's GUID (deep insert)
   booked     POST salesinvoice/PrintedSalesInvoices (sales_invoice mode; never e-mails)
-That is 3 calls per document in sales_entry mode and 4 in sales_invoice mode (a document
-without a PDF in billing skips the first two). Codes are checked against the division's master
+That is 3 calls per document in sales_entry mode and 4 in sales_invoice mode, plus one GET per
+20 invoices for Exact's invoice numbers (a document without a PDF in billing skips the first
+two). Codes are checked against the division's master
 data BEFORE the first write, so a document that cannot be posted leaves nothing in Exact.
 
-Before each POST the row is marked `in_flight`; a later attempt on a row still marked so asks
-Exact first (by the step's idempotency key: our document number), because the earlier POST may
-have been committed without the ledger hearing back.
+Before each POST the row is marked `in_flight`, together with what is being posted (the
+entry's content hash `posting_hash`, the PDF's `attachment_digest`); a later attempt on a row
+still marked so asks Exact first (by the step's idempotency key: our document number), because
+the earlier POST may have been committed without the ledger hearing back. What the ledger then
+records as posted is what that earlier POST sent, never billing's newer content:
+- an entry in doubt is looked up on BOTH endpoints (SalesEntries and SalesInvoices, by YourRef)
+  before anything else, because the push mode may have been switched since; found, it is
+  recorded with the content it was posted with (a later billing correction then shows as
+  `changed_after_sync`), and a document voided meanwhile is flagged `voided_after_sync` (the
+  fix: a credit note); absent, the document is posted as it is now. The push mode is fixed
+  from the first entry attempt on;
+- a PDF corrected in billing after its attachment reached Exact but before the entry did is
+  replaced (DELETE documents/DocumentAttachments(guid), POST the new one: two calls, only then):
+  an entry never links another version's PDF.
+
+A PDF over `transform.MAX_PDF_BYTES` (7,499,250 bytes: Exact's 10 MB request limit, counted
+strictly on the base64-encoded request) blocks its document before any write, once, with kind
+`billing` (reason: the document, the field `invoice_pdfs.content`, and the fix: a smaller PDF in
+billing). The stage decides it without calling Exact, so it is never re-tried while the PDF is
+unchanged and goes through on the first run after billing stores a smaller one. Blocking
+rather than posting the invoice without its PDF keeps "synced" meaning "in Exact with its
+PDF", the promise every other document keeps.
+
+In sales_invoice mode Exact numbers the invoice when it is booked; `InvoiceNumbers` reads the
+numbers back in batches (one GET per 20 invoices, `InvoiceID eq … or …`) into `entry_number`;
+a credit note whose invoice was booked earlier in the same run reads the pending batch at once,
+so its remarks quote the number.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from exact_pipeline.billing.models import BillingDocument
-from exact_pipeline.exact import ExactClient, LookupKey, eq
+from exact_pipeline.exact import ExactClient, ExactError, LookupKey, NotFoundError, eq
 from exact_pipeline.exact.endpoints import (
     DOCUMENT_ATTACHMENTS,
     DOCUMENTS,
@@ -39,12 +66,15 @@ from exact_pipeline.sync.customers import CustomerLinker
 from exact_pipeline.sync.errors import REFUSED, STOPS_THE_DIVISION, STOPS_THE_RUN, plain_failure
 from exact_pipeline.sync.ledger import LedgerRow
 from exact_pipeline.sync.payloads import Payload, PrintPayload
+from exact_pipeline.sync.staging import evaluate
 from exact_pipeline.sync.transform import (
     DocumentPlan,
     attachment_payload,
     content_hash,
     document_payload,
     document_subject,
+    oversized_pdf,
+    pdf_digest,
     plan_document,
     sales_entry_payload,
     sales_invoice_payload,
@@ -69,6 +99,70 @@ ENTRY_STEPS = {
     "sales_invoice": Step("entry", "the sales invoice", SALES_INVOICES),
 }
 BOOK_STEP = Step("booked", "the booking of the sales invoice", PRINTED_SALES_INVOICES)
+REPLACE_STEP = Step("document", "the replacement of the outdated PDF", DOCUMENT_ATTACHMENTS)
+NUMBERS_PER_CALL = 20  # invoice numbers read back per GET (an `or` filter of InvoiceIDs)
+
+
+class InvoiceNumbers:
+    """Exact's numbers of the sales invoices booked (Exact assigns them at booking), read back
+    in batches of `NUMBERS_PER_CALL` per division into the ledger's `entry_number`. A failed
+    read loses nothing: the number stays unknown and the next run asks again."""
+
+    def __init__(self, conn: ledger.Connection, exact: ExactClient) -> None:
+        self._conn = conn
+        self._exact = exact
+        self._pending: dict[int, dict[UUID, str]] = defaultdict(dict)  # entry id → billing id
+
+    @staticmethod
+    def wanted(row: LedgerRow) -> bool:
+        return (
+            row.push_mode == "sales_invoice"
+            and row.reached(BOOK_STEP.name)
+            and row.entry_number is None
+            and row.entry_id is not None
+            and row.division is not None
+        )
+
+    def add(self, row: LedgerRow) -> None:
+        if not self.wanted(row):
+            return
+        assert row.division is not None and row.entry_id is not None
+        pending = self._pending[row.division]
+        pending[row.entry_id] = row.billing_id
+        if len(pending) >= NUMBERS_PER_CALL:
+            self.flush(row.division)
+
+    def needs(self, row: LedgerRow) -> bool:
+        return row.division in self._pending and row.entry_id in self._pending[row.division]
+
+    def flush(self, division: int | None = None) -> None:
+        """Read the pending numbers (of `division`, default all)."""
+        for each in [division] if division is not None else list(self._pending):
+            pending = self._pending.pop(each, {})
+            if pending:
+                self._read(each, pending)
+
+    def _read(self, division: int, pending: dict[UUID, str]) -> None:
+        try:
+            found = list(
+                self._exact.list_any(
+                    division,
+                    SALES_INVOICES,
+                    "InvoiceID",
+                    list(pending),
+                    select="InvoiceID,InvoiceNumber",
+                    per_call=NUMBERS_PER_CALL,
+                )
+            )
+        except STOPS_THE_RUN:
+            raise
+        except ExactError:
+            return  # informative only: the next run reads them again
+        for invoice in found:
+            if invoice.InvoiceID in pending and invoice.InvoiceNumber is not None:
+                ledger.update(
+                    self._conn, pending[invoice.InvoiceID], entry_number=invoice.InvoiceNumber
+                )
 
 
 class DocumentPusher:
@@ -87,6 +181,7 @@ class DocumentPusher:
         self._now = now
         self._step: Step | None = None  # the step being attempted, for messages
         self._division = 0  # of the document being pushed
+        self.numbers = InvoiceNumbers(conn, exact)
 
     def push(self, document: BillingDocument, row: LedgerRow) -> LedgerRow:
         """Push one claimed document; returns its ledger row afterwards. Raises only what stops
@@ -113,6 +208,9 @@ class DocumentPusher:
             ledger.update(self._conn, row.billing_id, state=ledger.FAILED, last_error=error)
         fresh = ledger.document(self._conn, row.billing_id)
         assert fresh is not None
+        if fresh.state == ledger.SYNCED and self.numbers.wanted(fresh):
+            self.numbers.add(fresh)
+            fresh = ledger.document(self._conn, row.billing_id) or fresh
         return fresh
 
     def _what(self) -> str:
@@ -122,6 +220,14 @@ class DocumentPusher:
         return f"creating {self._step.what}" if self._step else "preparing the document"
 
     def _push(self, document: BillingDocument, row: LedgerRow) -> None:
+        self._division = row.division or 0
+        if row.entry_in_doubt():
+            row = self._settle_entry(row)
+        if self._settled_by_billing(document, row):
+            return
+        if too_large := oversized_pdf(document):  # before any write (the stage blocks it too)
+            self._block(row, ledger.BILLING, too_large)
+            return
         original = self._original_number(document)
         plan = plan_document(document, self._mappings, original)
         if isinstance(plan, Blocked):
@@ -137,47 +243,24 @@ class DocumentPusher:
         if customer.account_id is None:
             self._block(row, ledger.CUSTOMER, customer.reason)
             return
-        # The entry's mode is fixed once it exists; before that, the settings decide.
+        # The entry's mode is fixed once it exists (an entry in doubt was settled above);
+        # before that, the settings decide.
         mode = row.push_mode if row.reached("entry") and row.push_mode else plan.mode
         checked = self._payload(mode, plan, customer.account_id, None)
         if isinstance(checked, Blocked):
             self._block(row, ledger.MASTER_DATA, checked.message)
             return
         row = self._start(row, mode)
-        document_id = row.exact_document_id
-        if document.pdf is not None:
-            if not row.reached(DOCUMENT_STEP.name):
-                subject = document_subject(plan.number, plan.is_credit_note)
-                created = self._create(
-                    row,
-                    DOCUMENT_STEP,
-                    document_payload(plan, customer.account_id),
-                    LookupKey.field("Subject", subject),
-                )
-                document_id = created.ID
-                row = self._record(row, DOCUMENT_STEP, exact_document_id=document_id)
-            assert document_id is not None
-            if not row.reached(ATTACHMENT_STEP.name):
-                attachment = attachment_payload(
-                    document_id, document.pdf.file_name, document.pdf.content
-                )
-                key = f"{eq('Document', document_id)} and {eq('FileName', attachment.FileName)}"
-                created = self._create(row, ATTACHMENT_STEP, attachment, LookupKey(key))
-                row = self._record(row, ATTACHMENT_STEP, attachment_id=created.ID)
+        if document.pdf is not None and not row.reached("entry"):
+            row = self._attach(row, document, plan, customer.account_id)
         if not row.reached("entry"):
             step = ENTRY_STEPS[mode]
-            payload = self._payload(mode, plan, customer.account_id, document_id)
+            payload = self._payload(mode, plan, customer.account_id, row.exact_document_id)
             assert not isinstance(payload, Blocked)  # checked above with the same codes
             key = LookupKey.field("YourRef", plan.number)
-            created = self._create(row, step, payload, key)
-            entry_id = getattr(created, step.endpoint.key)
-            row = self._record(
-                row,
-                step,
-                entry_id=entry_id,
-                entry_number=getattr(created, "EntryNumber", None),
-                synced_hash=content_hash(document),
-            )
+            digest = content_hash(document)
+            created = self._create(row, step, payload, key, posting_hash=digest)
+            row = self._record_entry(row, step, mode, created, digest)
         if mode == "sales_invoice" and not row.reached(BOOK_STEP.name):
             assert row.entry_id is not None
             booked = LookupKey(
@@ -198,6 +281,94 @@ class DocumentPusher:
             synced_at=self._now(),
         )
 
+    def _settle_entry(self, row: LedgerRow) -> LedgerRow:
+        """An earlier entry POST may have committed: look it up on both endpoints (the push
+        mode may have been switched since), the mode it was sent in first. Found, it is
+        recorded as posted with the content it was posted with; absent, the doubt is gone."""
+        key = LookupKey.field("YourRef", row.number)
+        for mode in sorted(ENTRY_STEPS, key=lambda m: m != row.push_mode):
+            step = ENTRY_STEPS[mode]
+            self._step = step
+            found = self._exact.find(self._division, step.endpoint, key)
+            if found is not None:
+                assert row.posting_hash is not None  # in doubt
+                return self._record_entry(row, step, mode, found, row.posting_hash)
+        ledger.update(self._conn, row.billing_id, in_flight=False, posting_hash=None)
+        return self._fresh(row)
+
+    def _settled_by_billing(self, document: BillingDocument, row: LedgerRow) -> bool:
+        """Billing voided or changed the document after its entry reached Exact (seen when an
+        entry in doubt is found), or voided it before: flag or skip it, and post nothing."""
+        if document.status != "voided" and not row.reached("entry"):
+            return False
+        plan = plan_document(document, self._mappings)
+        verdict = evaluate(
+            document, row, plan, content_hash(document), self._mappings.fingerprint()
+        )
+        if verdict.state in (*ledger.FLAGGED, ledger.SKIPPED_VOIDED):
+            state, reason = verdict.state, verdict.last_error
+        elif document.status == "voided":  # posted, and a person dealt with its voiding
+            state, reason = ledger.SKIPPED_VOIDED, f"{document.number} is voided in billing"
+        else:
+            return False
+        ledger.update(
+            self._conn,
+            row.billing_id,
+            state=state,
+            block_kind=None,
+            last_error=reason,
+            retry_after=None,
+        )
+        return True
+
+    def _attach(
+        self, row: LedgerRow, document: BillingDocument, plan: DocumentPlan, account: UUID
+    ) -> LedgerRow:
+        """The Exact Document and its attachment, holding the billing PDF as it is now."""
+        pdf = document.pdf
+        assert pdf is not None
+        digest = pdf_digest(document)
+        if not row.reached(DOCUMENT_STEP.name):
+            subject = document_subject(plan.number, plan.is_credit_note)
+            created = self._create(
+                row,
+                DOCUMENT_STEP,
+                document_payload(plan, account),
+                LookupKey.field("Subject", subject),
+            )
+            row = self._record(row, DOCUMENT_STEP, exact_document_id=created.ID)
+        for _ in range(2):  # a second round only after replacing an outdated PDF
+            if not row.reached(ATTACHMENT_STEP.name):
+                document_id = row.exact_document_id
+                assert document_id is not None
+                attachment = attachment_payload(document_id, pdf.file_name, pdf.content)
+                key = f"{eq('Document', document_id)} and {eq('FileName', attachment.FileName)}"
+                created = self._create(
+                    row, ATTACHMENT_STEP, attachment, LookupKey(key), attachment_digest=digest
+                )
+                row = self._record(row, ATTACHMENT_STEP, attachment_id=created.ID)
+            # The digest recorded is the one POSTed (kept when an earlier POST is found);
+            # None: attached before digests were recorded, taken as current.
+            if row.attachment_digest in (None, digest):
+                break
+            row = self._detach(row)
+        return row
+
+    def _detach(self, row: LedgerRow) -> LedgerRow:
+        """DELETE the attachment of an outdated PDF: the row goes back to its Document."""
+        self._step = REPLACE_STEP
+        assert row.attachment_id is not None
+        with suppress(NotFoundError):  # gone already: an earlier DELETE whose answer was lost
+            self._exact.delete(self._division, DOCUMENT_ATTACHMENTS, row.attachment_id)
+        ledger.update(
+            self._conn,
+            row.billing_id,
+            step=DOCUMENT_STEP.name,
+            attachment_id=None,
+            attachment_digest=None,
+        )
+        return self._fresh(row)
+
     def _payload(
         self, mode: str, plan: DocumentPlan, account: UUID, document: UUID | None
     ) -> Payload | Blocked:
@@ -206,38 +377,63 @@ class DocumentPusher:
         return build(plan, master_data, account, document)
 
     def _original_number(self, document: BillingDocument) -> int | None:
+        """The Exact number of the invoice a credit note corrects, once known (read back at
+        once when that invoice was booked earlier in this run)."""
         if document.original_invoice_id is None:
             return None
         original = ledger.document(self._conn, document.original_invoice_id)
+        if original is not None and self.numbers.needs(original):
+            self.numbers.flush(original.division)
+            original = ledger.document(self._conn, document.original_invoice_id)
         return original.entry_number if original else None
 
     def _start(self, row: LedgerRow, mode: str) -> LedgerRow:
         ledger.update(self._conn, row.billing_id, attempts=row.attempts + 1, push_mode=mode)
-        fresh = ledger.document(self._conn, row.billing_id)
-        assert fresh is not None
-        return fresh
+        return self._fresh(row)
 
-    def _create(self, row: LedgerRow, step: Step, payload: Payload, key: LookupKey) -> Any:
-        """POST one step. `in_flight` is set first and cleared by `_record`: a row still in
-        flight on a later attempt looks the record up before posting again."""
+    def _create(
+        self, row: LedgerRow, step: Step, payload: Payload, key: LookupKey, **posting: Any
+    ) -> Any:
+        """POST one step. `in_flight` is set first, with `posting` (what is being posted),
+        and cleared by `_record`. A row still in flight from an earlier attempt looks the
+        record up first: found, it keeps the earlier attempt's `posting` marks."""
         self._step = step
-        ledger.update(self._conn, row.billing_id, in_flight=True)
+        if row.in_flight:
+            found = self._exact.find(self._division, step.endpoint, key)
+            if found is not None:
+                return found
+        ledger.update(self._conn, row.billing_id, in_flight=True, **posting)
         try:
             return self._exact.create(
-                self._division,
-                step.endpoint,
-                payload.body(),
-                idempotency=key,
-                lookup_first=row.in_flight,
+                self._division, step.endpoint, payload.body(), idempotency=key
             )
         except (*REFUSED, *STOPS_THE_DIVISION):
             # Not created: refused (the client looked it up after any unclear answer), or
             # turned away unprocessed (a 429 for the day, no access).
-            ledger.update(self._conn, row.billing_id, in_flight=False)
+            ledger.update(self._conn, row.billing_id, in_flight=False, **dict.fromkeys(posting))
             raise
+
+    def _record_entry(
+        self, row: LedgerRow, step: Step, mode: str, created: Any, posted: str
+    ) -> LedgerRow:
+        """The entry is in Exact; `posted` is the content hash it was POSTed with (as marked
+        before the POST; `posted` for a legacy row found without the mark)."""
+        marked = self._fresh(row).posting_hash
+        return self._record(
+            row,
+            step,
+            entry_id=getattr(created, step.endpoint.key),
+            entry_number=getattr(created, "EntryNumber", None),
+            synced_hash=marked or posted,
+            posting_hash=None,
+            push_mode=mode,
+        )
 
     def _record(self, row: LedgerRow, step: Step, **ids: Any) -> LedgerRow:
         ledger.update(self._conn, row.billing_id, step=step.name, in_flight=False, **ids)
+        return self._fresh(row)
+
+    def _fresh(self, row: LedgerRow) -> LedgerRow:
         fresh = ledger.document(self._conn, row.billing_id)
         assert fresh is not None
         return fresh

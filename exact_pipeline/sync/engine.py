@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 import psycopg
@@ -26,12 +27,15 @@ from exact_pipeline.billing.read import (
     read_products,
     read_tax_rates,
 )
+from exact_pipeline.mapping import Blocked
 from exact_pipeline.sync import ledger, masterdata_check
 from exact_pipeline.sync.calls import CallMeter
-from exact_pipeline.sync.customers import OUTCOMES, CustomerLinker
+from exact_pipeline.sync.customers import LINKED, OUTCOMES, CustomerLinker
+from exact_pipeline.sync.customers import _still_valid as still_valid
 from exact_pipeline.sync.documents import DocumentPusher
 from exact_pipeline.sync.errors import STOPS_THE_DIVISION
 from exact_pipeline.sync.ledger import LedgerRow
+from exact_pipeline.sync.progress import PushProgress
 from exact_pipeline.sync.reconcile import totals_differences
 from exact_pipeline.sync.reports import (
     CustomerReport,
@@ -40,11 +44,12 @@ from exact_pipeline.sync.reports import (
     StageReport,
     Window,
     document_row,
+    line_rows,
 )
 from exact_pipeline.sync.session import SyncSession
 from exact_pipeline.sync.staging import stage_values
 from exact_pipeline.sync.stops import Stops
-from exact_pipeline.sync.transform import plan_document
+from exact_pipeline.sync.transform import DocumentPlan, plan_document
 
 __all__ = ["SyncEngine", "Window"]
 
@@ -69,11 +74,16 @@ class SyncEngine(SyncSession):
         """Every code of the tables against each mapped division's master data, and the tables
         against billing's ids. Reads master data only (a few GETs per division)."""
         with self._billing() as conn:
-            entities = [e.id for e in read_entities(conn)]
+            entities = read_entities(conn)
             tax_rates = read_tax_rates(conn)
             products = [p.id for p in read_products(conn)]
         return masterdata_check.validate(
-            self.mappings, self.exact.master_data, entities, tax_rates, products
+            self.mappings,
+            self.exact.master_data,
+            [e.id for e in entities],
+            tax_rates,
+            products,
+            {e.id: e.timezone for e in entities},
         )
 
     # --- staging (no Exact calls) ----------------------------------------------------------
@@ -81,21 +91,35 @@ class SyncEngine(SyncSession):
     def stage(self, window: Window) -> StageReport:
         """Read the window's documents, map them, and write their ledger rows (staged, blocked,
         synced, changed_after_sync, …). Makes no Exact call."""
-        self._stage(self._documents(window))
+        plans = self._stage(self._documents(window))
         rows = self.ledger_rows(window)
-        return StageReport(window, [document_row(r) for r in rows], self.ledger_counts(window))
+        accounts = self.exact_accounts(rows)
+        lines = {
+            row.number: line_rows(plan)
+            for row in rows
+            if isinstance(plan := plans.get(row.billing_id), DocumentPlan)
+        }
+        return StageReport(
+            window,
+            [document_row(r, exact_account=accounts[r.billing_id]) for r in rows],
+            self.ledger_counts(window),
+            lines,
+        )
 
-    def _stage(self, documents: list[BillingDocument]) -> None:
+    def _stage(self, documents: list[BillingDocument]) -> dict[str, DocumentPlan | Blocked]:
+        """Stage `documents`; returns each one's plan (what will be posted, or why not)."""
         known = ledger.documents(self._state, [d.id for d in documents])
         fingerprint = self.mappings.fingerprint()
+        plans: dict[str, DocumentPlan | Blocked] = {}
         for document in documents:
             row = known.get(document.id)
-            plan = plan_document(document, self.mappings)
+            plan = plans[document.id] = plan_document(document, self.mappings)
             values = stage_values(document, row, self.mappings, plan, fingerprint)
             if row and all(getattr(row, c) == values[c] for c in ledger.STAGE_COLUMNS):
                 continue  # nothing new: the row keeps its version and its updated_at
             # A row another run changed since it was read is left to that run.
             ledger.stage(self._state, values, row.version if row else None)
+        return plans
 
     # --- customers -----------------------------------------------------------------------------
 
@@ -151,9 +175,14 @@ class SyncEngine(SyncSession):
         pusher = DocumentPusher(self._state, self.exact, self.mappings, linker, self._now)
         report = PushReport(window, rows=[])
         stops = Stops(self.mappings.settings.zone, "document", "staged")
-        for row in self.ledger_rows(window):
+        outcomes: list[tuple[LedgerRow, str]] = []
+        rows = self.ledger_rows(window)
+        progress = self.push_progress
+        progress.window(window, len(rows))
+        for row in rows:
             if not (self._pushable(row) and row.billing_id in documents):
                 outcome = _OUTCOME_OF_STATE[row.state]
+                pusher.numbers.add(row)  # booked by an earlier run whose read-back failed
             elif stops.skip(row.division):
                 outcome = "not_reached"
             else:
@@ -161,11 +190,22 @@ class SyncEngine(SyncSession):
                     row, outcome = self._push_claimed(
                         pusher, documents[row.billing_id], row, mine, stops
                     )
+            outcomes.append((row, outcome))
+            progress.done(outcome)
+        pusher.numbers.flush()  # Exact's numbers of the invoices booked, 20 per GET
+        numbers = ledger.documents(self._state, [row.billing_id for row, _ in outcomes])
+        for row, outcome in outcomes:
+            number = numbers[row.billing_id].entry_number if row.billing_id in numbers else None
             report.counts[outcome] += 1
-            report.rows.append(document_row(row, outcome=outcome, exact_number=row.entry_number))
+            report.rows.append(document_row(row, outcome=outcome, exact_number=number))
         report.api_calls = meter.calls()
         report.stopped = stops.sentence()
         return report
+
+    @cached_property
+    def push_progress(self) -> PushProgress:
+        """Over all of this engine's pushes: one run, however many windows it pushes."""
+        return PushProgress()
 
     def _push_claimed(
         self,
@@ -219,6 +259,42 @@ class SyncEngine(SyncSession):
             window.end,
             states=(ledger.BLOCKED, ledger.FAILED, *ledger.FLAGGED),
         )
+
+    def open_documents(self, window: Window) -> list[LedgerRow]:
+        """Documents not (or no longer) as billing has them in Exact: staged, blocked, failed
+        or flagged."""
+        return ledger.documents_issued(
+            self._state,
+            window.start,
+            window.end,
+            states=(ledger.STAGED, ledger.BLOCKED, ledger.FAILED, *ledger.FLAGGED),
+        )
+
+    def exact_accounts(self, rows: list[LedgerRow]) -> dict[str, str]:
+        """Per document (billing id): the Exact account its customer's entry goes to, as far as
+        known before the push (linked earlier, in customer_links.csv, or found on the push)."""
+        customers: dict[int, set[str]] = {}
+        for row in rows:
+            if row.division is not None:
+                customers.setdefault(row.division, set()).add(row.customer_id)
+        links = {
+            (division, customer_id): link
+            for division, ids in customers.items()
+            for customer_id, link in ledger.customer_links(self._state, division, list(ids)).items()
+        }
+        creates = self.mappings.settings.customer_sync == "billing_to_exact"
+        found = "matched or created on push" if creates else "matched on push"
+        accounts = {}
+        for row in rows:
+            link = links.get((row.division or 0, row.customer_id))
+            explicit = self.mappings.exact_account_code_for(row.customer_id)
+            if link and link.state == LINKED and link.account_code and still_valid(link, explicit):
+                accounts[row.billing_id] = link.account_code
+            elif explicit:
+                accounts[row.billing_id] = f"{explicit} (customer_links.csv)"
+            else:
+                accounts[row.billing_id] = found
+        return accounts
 
     def totals_differences(self, window: Window) -> list[dict[str, Any]]:
         """Synced documents of the window whose totals in Exact are not billing's (see

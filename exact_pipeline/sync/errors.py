@@ -2,11 +2,13 @@
 
 - STOPS_THE_RUN: nothing can work (the connection must be authorized again, or is not
   configured): raised to the caller.
-- STOPS_THE_DIVISION: the division cannot take more today (daily budget spent) or at all (no
-  access): the push stops there cleanly; its documents stay staged.
-- REFUSED: Exact refused this record: the document (or customer) is blocked with Exact's message.
+- STOPS_THE_DIVISION: the division cannot take more today (daily budget spent), at all (no
+  access), or on one endpoint for now (`EndpointPaused`: close to Exact's error block): the
+  step stops there cleanly; its documents stay staged.
+- REFUSED: Exact refused this record (a 4xx, or a 500 with Exact's message that came again):
+  the document (or customer) is blocked with Exact's message.
 - anything else Exact raises (unavailable, answer lost, rate limit not cured): the record
-  failed; the next run retries it, looking it up first.
+  failed after the client's own retries; the next run retries it, looking it up first.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from exact_pipeline.exact import (
     AuthenticationError,
     DailyLimitReached,
+    EndpointPaused,
     ExactConfigurationError,
     ExactError,
     ExactValidationError,
@@ -25,7 +28,7 @@ from exact_pipeline.exact import (
 )
 
 STOPS_THE_RUN = (AuthenticationError, ExactConfigurationError)
-STOPS_THE_DIVISION = (DailyLimitReached, ForbiddenError)
+STOPS_THE_DIVISION = (DailyLimitReached, ForbiddenError, EndpointPaused)
 REFUSED = (ExactValidationError, NotFoundError)
 
 

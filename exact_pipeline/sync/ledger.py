@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +25,7 @@ from psycopg import sql
 from psycopg.rows import class_row
 
 from exact_pipeline.settings import STATE_SCHEMA
+from exact_pipeline.sync.money import amount_text
 
 Connection = psycopg.Connection[Any]
 
@@ -56,6 +56,8 @@ MAPPING = "mapping"  # the mapping tables: re-evaluated by every stage
 MASTER_DATA = "master_data"  # a code Exact's division does not have: every push
 CUSTOMER = "customer"  # no Exact account for its customer: every push
 EXACT = "exact"  # Exact refused it: after a cool-down, or at once when billing or mapping change
+BILLING = "billing"  # the billing document itself must change (a PDF over Exact's size limit):
+# re-evaluated by every stage, with no Exact call
 
 # Steps that reached Exact, in order (`step` holds the last one done).
 STEPS = ("none", "document", "attachment", "entry", "booked")
@@ -82,6 +84,7 @@ CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.ledger_documents (
     block_kind          text,
     payload_hash        text NOT NULL,
     synced_hash         text,
+    posting_hash        text,
     void_accepted       boolean NOT NULL DEFAULT false,
     mapping_fingerprint text,
     push_mode           text,
@@ -89,6 +92,7 @@ CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.ledger_documents (
     in_flight           boolean NOT NULL DEFAULT false,
     exact_document_id   uuid,
     attachment_id       uuid,
+    attachment_digest   text,
     entry_id            uuid,
     entry_number        integer,
     attempts            integer NOT NULL DEFAULT 0,
@@ -99,6 +103,10 @@ CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.ledger_documents (
     synced_at           timestamptz,
     version             integer NOT NULL DEFAULT 0
 );
+-- Columns added after the first release (a ledger made before gets them here).
+ALTER TABLE {STATE_SCHEMA}.ledger_documents
+    ADD COLUMN IF NOT EXISTS posting_hash text,
+    ADD COLUMN IF NOT EXISTS attachment_digest text;
 CREATE INDEX IF NOT EXISTS ledger_documents_issued_at
     ON {STATE_SCHEMA}.ledger_documents (issued_at);
 CREATE INDEX IF NOT EXISTS ledger_documents_state
@@ -123,11 +131,6 @@ CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.ledger_customers (
 _LOCK_CLASS = 0x5EC7
 
 
-def amount_text(cents: int) -> str:
-    """Signed cents as a decimal string: -123456 → "-1234.56"."""
-    return str((Decimal(cents) / 100).quantize(Decimal("0.01")))
-
-
 @dataclass(frozen=True)
 class LedgerRow:
     """One document as the ledger knows it. Amounts are signed cents (credit notes < 0)."""
@@ -150,6 +153,7 @@ class LedgerRow:
     block_kind: str | None
     payload_hash: str
     synced_hash: str | None  # content when the entry was posted
+    posting_hash: str | None  # content of the entry POST sent, until Exact's answer is recorded
     void_accepted: bool  # a person dealt with its voiding after posting
     mapping_fingerprint: str | None
     push_mode: str | None
@@ -157,6 +161,7 @@ class LedgerRow:
     in_flight: bool  # a POST was sent and its outcome not yet recorded
     exact_document_id: UUID | None
     attachment_id: UUID | None
+    attachment_digest: str | None  # of the PDF bytes attached in Exact (`pdf_digest`)
     entry_id: UUID | None
     entry_number: int | None
     attempts: int
@@ -170,6 +175,16 @@ class LedgerRow:
     def reached(self, step: str) -> bool:
         return STEPS.index(self.step) >= STEPS.index(step)
 
+    def entry_in_doubt(self) -> bool:
+        """An entry POST was sent and its answer never recorded: Exact may hold the document
+        (with the content `posting_hash`), so it must be looked up before anything else."""
+        return self.in_flight and self.posting_hash is not None and not self.reached("entry")
+
+    def may_be_in_exact(self) -> bool:
+        """Whether Exact holds (or may hold) the entry: decided by the steps and the in-flight
+        mark, never by `synced_hash`."""
+        return self.reached("entry") or self.entry_in_doubt()
+
     def as_dict(self) -> dict[str, Any]:
         """The row for a person: what it is, where it stands, why, and Exact's ids (as text)."""
         return {
@@ -179,7 +194,7 @@ class LedgerRow:
             "division": self.division,
             "customer": self.customer_name,
             "issued": self.partition_date.isoformat(),
-            "total": amount_text(self.total),
+            "total": amount_text(self.total, self.currency),
             "state": self.state,
             "blocked_by": self.block_kind,
             "reason": self.last_error,
@@ -365,6 +380,14 @@ def customer_links(
     with conn.cursor(row_factory=class_row(CustomerLink)) as cur:
         cur.execute(query, [division, list(customer_ids)])
         return {row.customer_id: row for row in cur}
+
+
+def customers_of_account(conn: Connection, division: int, account_id: UUID) -> list[str]:
+    """The billing customers linked to an Exact account of the division."""
+    query = sql.SQL(
+        "SELECT customer_id FROM {} WHERE division = %s AND account_id = %s AND state = 'linked'"
+    ).format(CUSTOMERS)
+    return [row[0] for row in conn.execute(query, [division, account_id])]
 
 
 def save_customer(

@@ -107,7 +107,9 @@ def validate(
     billing_entities: list[str],
     billing_tax_rates: list[TaxRate],
     billing_products: list[str],
+    billing_timezones: dict[str, str] | None = None,
 ) -> MappingValidation:
+    """`billing_timezones`: each billing invoicing entity's timezone (checked when given)."""
     check = _Checker()
     settings_file = "settings.yaml"
     mapped = sorted({e.division for e in mappings.settings.entities.values()})
@@ -213,7 +215,11 @@ def validate(
                 "so the matching rules link the customer"
             )
     mismatches = check_against_billing(
-        mappings, billing_entities, [rate.id for rate in billing_tax_rates], billing_products
+        mappings,
+        billing_entities,
+        [rate.id for rate in billing_tax_rates],
+        billing_products,
+        billing_timezones,
     )
     problems = check.problems + [m.message for m in mismatches if m.severity == "error"]
     warnings = [m.message for m in mismatches if m.severity == "warning"]

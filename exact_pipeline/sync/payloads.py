@@ -1,13 +1,15 @@
 """The bodies the sync engine POSTs to Exact, as validated models (field names as on the wire).
 
-Validation is the last guard before a write: amounts are Decimals with at most two decimals
-(never floats), texts fit Exact's limits (see `fields`), a sales entry's header VAT is the sum
-of its lines' VAT, and a credit note is negative. `body()` gives what `ExactClient.create`
-sends (None fields left out, so Exact's own defaults apply).
+Validation is the last guard before a write: amounts are Decimals in whole minor units of the
+document's currency (never floats; two decimals for EUR, none for JPY), texts fit Exact's
+limits (see `fields`), a sales entry's header VAT is the sum of its lines' VAT, and a credit
+note is negative. `body()` gives what `ExactClient.create` sends (None fields left out, so
+Exact's own defaults apply).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -16,8 +18,10 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from exact_pipeline.sync.fields import limit
+from exact_pipeline.sync.money import to_minor
 
-Money = Annotated[Decimal, Field(decimal_places=2)]
+# Four decimals: ISO 4217's largest minor unit; each payload checks its own currency's.
+Money = Annotated[Decimal, Field(decimal_places=4)]
 
 SALES_DOCUMENT_TYPE = 10  # documents/DocumentTypes: "sales invoice"
 INVOICE_TYPE, CREDIT_NOTE_TYPE = 8020, 8021  # salesinvoice/SalesInvoices.Type
@@ -25,6 +29,11 @@ INVOICE_TYPE, CREDIT_NOTE_TYPE = 8020, 8021  # salesinvoice/SalesInvoices.Type
 
 def _text(entity: str, field: str) -> Any:
     return Field(min_length=1, max_length=limit(entity, field))
+
+
+def _whole_minor_units(currency: str, amounts: Iterable[Decimal]) -> None:
+    for amount in amounts:
+        to_minor(amount, currency)  # ValueError naming the amount and the currency
 
 
 class Payload(BaseModel):
@@ -43,6 +52,11 @@ class DocumentPayload(Payload):
     DocumentDate: date
     Currency: str
     AmountFC: Money
+
+    @model_validator(mode="after")
+    def _amount_fits_the_currency(self) -> DocumentPayload:
+        _whole_minor_units(self.Currency, [self.AmountFC])
+        return self
 
 
 class AttachmentPayload(Payload):
@@ -73,11 +87,14 @@ class SalesEntryPayload(Payload):
     DueDate: date | None = None
     Document: UUID | None = None
     VATAmountFC: Money
-    Remarks: str | None = None
+    # No Remarks: Exact documents none on SalesEntries and answers 400 to it; a credit note's
+    # reference to the invoice it corrects is in its Description (see transform).
     SalesEntryLines: list[SalesEntryLinePayload] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _header_vat_is_the_lines_vat(self) -> SalesEntryPayload:
+        amounts = [(line.AmountFC, line.VATAmountFC) for line in self.SalesEntryLines]
+        _whole_minor_units(self.Currency, [amount for pair in amounts for amount in pair])
         lines_vat = sum((line.VATAmountFC for line in self.SalesEntryLines), Decimal(0))
         if lines_vat != self.VATAmountFC:
             raise ValueError(f"header VAT {self.VATAmountFC} is not the lines' {lines_vat}")
@@ -111,6 +128,7 @@ class SalesInvoicePayload(Payload):
 
     @model_validator(mode="after")
     def _credit_notes_are_negative(self) -> SalesInvoicePayload:
+        _whole_minor_units(self.Currency, (line.VATAmountFC for line in self.SalesInvoiceLines))
         total = sum(
             (line.Quantity * line.UnitPrice + line.VATAmountFC for line in self.SalesInvoiceLines),
             Decimal(0),

@@ -20,7 +20,8 @@ from exact_pipeline.exact import ExactClient
 from exact_pipeline.mapping import Mappings
 from exact_pipeline.sync import ledger, payment_ledger
 from exact_pipeline.sync.ledger import LedgerRow
-from exact_pipeline.sync.payment_exact import OpenItems, money_text, open_items, sign_of, to_minor
+from exact_pipeline.sync.money import sum_text, to_minor
+from exact_pipeline.sync.payment_exact import OpenItems, open_items, sign_of
 from exact_pipeline.sync.payment_ledger import PaymentRow
 from exact_pipeline.sync.payment_push import in_exact
 from exact_pipeline.sync.reports import Window
@@ -60,15 +61,17 @@ def differences(
         document_items = items.get(row.entry_id)
         if document is None:
             continue
-        sign = sign_of(document.type)
-        exact_paid = sign * to_minor(document_items.paid) if document_items else 0
+        sign, currency = sign_of(document.type), document.currency
+        exact_paid = sign * to_minor(document_items.paid, currency) if document_items else 0
         if document_items is not None and exact_paid == document.paid_amount:
             continue
         more_in_billing = document.paid_amount - exact_paid
         explanation = _explain(
             more_in_billing, crossings[row.billing_id], mode, document_items is None
         )
-        outstanding = sign * to_minor(document_items.outstanding) if document_items else None
+        outstanding = (
+            sign * to_minor(document_items.outstanding, currency) if document_items else None
+        )
         found.append(
             {
                 "number": document.number,
@@ -76,11 +79,13 @@ def differences(
                 "division": row.division,
                 "exact_number": document_items.number if document_items else None,
                 "currency": document.currency,
-                "total": money_text([document.total_amount]),
-                "billing_paid": money_text([document.paid_amount]),
-                "exact_paid": money_text([exact_paid]),
-                "exact_outstanding": None if outstanding is None else money_text([outstanding]),
-                "difference": money_text([more_in_billing]),
+                "total": sum_text([document.total_amount], currency),
+                "billing_paid": sum_text([document.paid_amount], currency),
+                "exact_paid": sum_text([exact_paid], currency),
+                "exact_outstanding": None
+                if outstanding is None
+                else sum_text([outstanding], currency),
+                "difference": sum_text([more_in_billing], currency),
                 "explanation": explanation,
             }
         )
@@ -106,8 +111,8 @@ def _explain(more_in_billing: int, crossings: list[PaymentRow], mode: str, no_it
         return reported[0].reason or ""
     if more_in_billing > 0:
         return {
-            "billing_to_exact": "billing records payments not pushed yet: the payment push "
-            "of the day they were paid sends them",
+            "billing_to_exact": "billing records payments not pushed yet: the next payment "
+            "push sends them",
             "exact_to_billing": "billing records payments Exact does not have; with payment_sync "
             "exact_to_billing, payments are registered in Exact and billing's own are not sent: "
             "register them in Exact and remove billing's copy, or switch to billing_to_exact",

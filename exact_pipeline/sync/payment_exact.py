@@ -15,7 +15,7 @@ When Account, OurRef and the amount agree with an open item, Exact matches the r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -33,7 +33,6 @@ from exact_pipeline.exact.models import (
 )
 from exact_pipeline.mapping import Cause, EntityMapping
 
-CENT = Decimal("0.01")
 RECEIVABLES_GL_TYPE = 20  # GLAccount.Type: accounts receivable
 RECEIPT_JOURNAL_TYPES = (12, 16)  # Journal.Type: bank, payment service
 RECEIPT_LINE_TYPE = 20  # PaymentTerms.LineType: 20 receivable, 22 payable
@@ -70,24 +69,6 @@ PAYMENT_TERM_DELETED = 10  # sync/Deleted EntityType of a receivable row
 def sign_of(document_type: str) -> int:
     """+1 for an invoice (receipts are positive), -1 for a credit note (refunds negative)."""
     return -1 if document_type == "credit_note" else 1
-
-
-def to_exact(minor: int) -> Decimal:
-    """Minor units → Exact's amount: 12345 → Decimal('123.45'), exactly."""
-    return Decimal(minor) * CENT
-
-
-def to_minor(amount: Decimal) -> int:
-    """Exact's amount → minor units; refuses fractions of a cent rather than rounding them."""
-    cents = amount * 100
-    if cents != cents.to_integral_value():
-        raise ValueError(f"{amount} is not a whole number of cents")
-    return int(cents)
-
-
-def money_text(amounts: Iterable[int]) -> str:
-    """Minor units summed, as a decimal string: "1234.56"."""
-    return str(to_exact(sum(amounts)).quantize(CENT))
 
 
 def exact_day(moment: datetime, zone: ZoneInfo) -> datetime:

@@ -42,6 +42,7 @@ from exact_pipeline.exact.endpoints import BANK_ENTRIES
 from exact_pipeline.sync import ledger, payment_ledger
 from exact_pipeline.sync.errors import STOPS_THE_DIVISION, STOPS_THE_RUN, plain_failure
 from exact_pipeline.sync.ledger import LedgerRow
+from exact_pipeline.sync.money import sum_text, to_minor
 from exact_pipeline.sync.payment_exact import (
     DELETIONS,
     PAYMENT_TERM_DELETED,
@@ -49,11 +50,9 @@ from exact_pipeline.sync.payment_exact import (
     RECEIPT_LINE_TYPE,
     PaymentTerm,
     from_exact_day,
-    money_text,
     payment_reference,
     receipt_lookup,
     sign_of,
-    to_minor,
 )
 from exact_pipeline.sync.payment_ledger import IMPORTED, REPORTED, REVERSED, import_key
 from exact_pipeline.sync.payment_report import PaymentReport
@@ -123,8 +122,8 @@ class PaymentImporter(PaymentStep):
         self._save(key, term, division, document.number, state, reason, document=document)
         report.add(outcome, self._row(term, division, document.number, reason))
         if outcome == "imported":
-            amount = to_minor(term.AmountFC or Decimal(0))
-            report.moved(term.Currency or document.currency, amount)
+            currency = term.Currency or document.currency
+            report.moved(currency, to_minor(term.AmountFC or Decimal(0), currency))
 
     def _undone(self, key: str, report: PaymentReport) -> None:
         """An imported payment that Exact shows open again, or deleted: undone in Exact.
@@ -132,7 +131,7 @@ class PaymentImporter(PaymentStep):
         known = payment_ledger.row(self._state, key)
         if known is None or known.state != IMPORTED:
             return
-        amount = money_text([known.amount or 0])
+        amount = sum_text([known.amount or 0], known.currency or "")
         reason = (
             f"Exact no longer shows the payment of {amount} on {known.document_number} as "
             f"settled (undone in Exact): billing keeps its copy ({known.payment_id}); remove "
@@ -225,7 +224,7 @@ class PaymentImporter(PaymentStep):
                 f"{document.currency}: record it in billing by hand"
             )
         try:
-            amount = abs(to_minor(signed))
+            amount = abs(to_minor(signed, currency))
         except ValueError as odd:
             return "reported", f"Exact's payment on {name}: {odd}; record it in billing by hand"
         zone = self._mappings.settings.zone
@@ -245,8 +244,9 @@ class PaymentImporter(PaymentStep):
             return "already_done", None
         paid, total = result.document.paid_amount, result.document.total_amount
         return "reported", (
-            f"billing already records {money_text([paid])} of {money_text([total])} paid on "
-            f"{name}; Exact's payment of {money_text([amount])} would exceed the total: most "
+            f"billing already records {sum_text([paid], currency)} of "
+            f"{sum_text([total], currency)} paid on {name}; Exact's payment of "
+            f"{sum_text([amount], currency)} would exceed the total: most "
             "likely the "
             "same payment was recorded in billing too. Remove the duplicate in billing or in "
             "Exact; the import reconsiders the item when Exact changes it"
@@ -263,7 +263,8 @@ class PaymentImporter(PaymentStep):
         document: PayableDocument | None = None,
     ) -> None:
         try:
-            amount: int | None = abs(to_minor(term.AmountFC or Decimal(0)))
+            currency = term.Currency or (document.currency if document else "")
+            amount: int | None = abs(to_minor(term.AmountFC or Decimal(0), currency))
         except ValueError:
             amount = None  # the reason says why
         payment_ledger.save(

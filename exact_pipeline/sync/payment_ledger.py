@@ -73,7 +73,15 @@ CREATE INDEX IF NOT EXISTS ledger_payments_bank_entry
     ON {STATE_SCHEMA}.ledger_payments (bank_entry_id) WHERE bank_entry_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ledger_payments_document
     ON {STATE_SCHEMA}.ledger_payments (document_id);
+
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.payment_marks (
+    name text PRIMARY KEY,
+    at   timestamptz NOT NULL
+);
 """
+MARKS = sql.Identifier(STATE_SCHEMA, "payment_marks")
+# Billing payments recorded from this moment on have been looked at by a push.
+RECORDED = "push_recorded_since"
 
 
 @dataclass(frozen=True)
@@ -190,3 +198,27 @@ def update(conn: Connection, key: str, **values: Any) -> None:
         TABLE, sql.SQL(", ").join([*assignments, sql.SQL("updated_at = now()")])
     )
     conn.execute(query, values | {"_key": key})
+
+
+def recorded_since(conn: Connection) -> datetime | None:
+    """Up to when the pushes have looked at what billing recorded. Before the first mark: when
+    the pipeline began pushing (its first push row); None before anything was pushed."""
+    found = conn.execute(sql.SQL("SELECT at FROM {} WHERE name = %s").format(MARKS), [RECORDED])
+    mark = found.fetchone()
+    if mark is not None:
+        return mark[0]  # type: ignore[no-any-return]
+    first = conn.execute(
+        sql.SQL("SELECT min(first_seen_at) FROM {} WHERE direction = %s").format(TABLE), [PUSH]
+    ).fetchone()
+    return first[0] if first else None
+
+
+def move_recorded_since(conn: Connection, at: datetime) -> None:
+    """Never backwards: two runs at once each move it only as far as they looked."""
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {} AS m (name, at) VALUES (%s, %s)"
+            " ON CONFLICT (name) DO UPDATE SET at = greatest(m.at, EXCLUDED.at)"
+        ).format(MARKS),
+        [RECORDED, at],
+    )

@@ -1,7 +1,8 @@
 """payment_sync `billing_to_exact`: payments recorded in billing become receipts in Exact.
 
-For each billing payment (source `billing`) paid in the window, plus every earlier one still
-pending, in paid order:
+For each billing payment (source `billing`) paid in the window, plus every one recorded since
+the previous push looked (a payment booked today for a day already run: whatever its payment
+day, the next run pushes it), plus every earlier one still pending, in paid order:
 1. a payment that came from Exact (source `exact_online`) is never pushed back;
 2. its document must be in Exact (synced, with its open item): until then it WAITS, with the
    reason, and every later run looks again (no call) and pushes it once the document syncs;
@@ -16,7 +17,7 @@ pending, in paid order:
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -24,7 +25,7 @@ from uuid import UUID
 import psycopg
 
 from exact_pipeline.billing.models import Payment
-from exact_pipeline.billing.read import read_payments
+from exact_pipeline.billing.read import database_now, read_payments, read_payments_recorded
 from exact_pipeline.exact.endpoints import BANK_ENTRIES
 from exact_pipeline.exact.models import BankEntry
 from exact_pipeline.mapping import Cause
@@ -32,8 +33,8 @@ from exact_pipeline.sync import ledger, payment_ledger
 from exact_pipeline.sync.documents import EXACT_COOL_DOWN
 from exact_pipeline.sync.errors import REFUSED, STOPS_THE_DIVISION, STOPS_THE_RUN, plain_failure
 from exact_pipeline.sync.ledger import LedgerRow
+from exact_pipeline.sync.money import exact_text, to_major
 from exact_pipeline.sync.payment_exact import (
-    CENT,
     OpenItems,
     Receipt,
     ReceiptAccounts,
@@ -45,7 +46,6 @@ from exact_pipeline.sync.payment_exact import (
     receipt_lookup,
     reference_fits,
     sign_of,
-    to_exact,
 )
 from exact_pipeline.sync.payment_ledger import PUSHED, PaymentRow, push_key
 from exact_pipeline.sync.payment_report import PaymentReport
@@ -57,6 +57,9 @@ from exact_pipeline.sync.stops import Stops
 # document ids.
 CLAIM_PREFIX = "payment:"
 ONE_MOMENT = timedelta(microseconds=1)
+# A payment's row may commit a while after its `created_at` (its transaction's start): each look
+# at what billing recorded reaches this far behind the previous one.
+LATE_RECORDING = timedelta(days=1)
 
 
 def in_exact(row: LedgerRow | None) -> bool:
@@ -82,7 +85,7 @@ def not_in_exact_reason(payment: Payment, row: LedgerRow | None) -> str:
 class PaymentPusher(PaymentStep):
     def push(self, window: Window) -> PaymentReport:
         report = PaymentReport(payment_ledger.PUSH)
-        payments = self._candidates(window)
+        payments, looked_at = self._candidates(window)
         documents = ledger.documents(self._state, list({p.invoice_id for p in payments}))
         known = payment_ledger.rows(self._state, [push_key(p.id) for p in payments])
         ready: dict[tuple[int, str], list[Payment]] = defaultdict(list)
@@ -99,13 +102,16 @@ class PaymentPusher(PaymentStep):
         for (division, entity_id), batch in ready.items():
             self._push_division(division, entity_id, batch, documents, report, stops)
         report.stopped = stops.sentence()
+        self._looked(payments, report, looked_at)
         return report
 
     # --- which payments, and which can go ----------------------------------------------------
 
-    def _candidates(self, window: Window) -> list[Payment]:
-        """The window's payments, and earlier pending ones worth another look: failed or
-        blocked ones, and waiting ones whose document has reached Exact since."""
+    def _candidates(self, window: Window) -> tuple[list[Payment], datetime]:
+        """The window's payments; those recorded since the previous look that no push has
+        seen yet, whatever their payment day; and earlier pending ones worth another look:
+        failed or blocked ones, and waiting ones whose document has reached Exact since.
+        Also when billing was looked at."""
         pending = payment_ledger.pending_pushes(self._state)
         documents = ledger.documents(self._state, [r.document_id or "" for r in pending])
         retry = {
@@ -116,13 +122,34 @@ class PaymentPusher(PaymentStep):
             and (r.state != payment_ledger.WAITING or in_exact(documents.get(r.document_id or "")))
         }
         with psycopg.connect(self._billing_url) as conn:
+            looked_at = database_now(conn)
+            since = payment_ledger.recorded_since(self._state) or looked_at
             payments = read_payments(conn, window.start, window.end)
+            recorded = read_payments_recorded(conn, since - LATE_RECORDING)
             if retry:
                 # One read over the span of their payment times (billing reads by window only).
                 times = [r.paid_at for r in retry.values() if r.paid_at is not None]
                 earlier = read_payments(conn, min(times), max(times) + ONE_MOMENT)
                 payments += [p for p in earlier if p.id in retry]
-        return sorted(payments, key=lambda p: (p.paid_at, p.id))
+        payments += self._unseen(recorded, payments, looked_at)
+        return sorted(payments, key=lambda p: (p.paid_at, p.id)), looked_at
+
+    def _unseen(
+        self, recorded: list[Payment], taken: list[Payment], looked_at: datetime
+    ) -> list[Payment]:
+        """Recorded payments no push has looked at (no ledger row), paid by now; those with a
+        row are the retry's, and a payment dated later goes with its own day."""
+        ids = {p.id for p in taken}
+        fresh = [p for p in recorded if p.id not in ids and p.paid_at <= looked_at]
+        known = payment_ledger.rows(self._state, [push_key(p.id) for p in fresh])
+        return [p for p in fresh if push_key(p.id) not in known]
+
+    def _looked(self, payments: list[Payment], report: PaymentReport, looked_at: datetime) -> None:
+        """The next push looks at what billing records from here on; not past a payment this
+        run had to leave without a ledger row (its division stopped)."""
+        left = {row["payment"] for row in report.rows if row["outcome"] == "not_reached"}
+        recorded = [p.created_at for p in payments if p.id in left]
+        payment_ledger.move_recorded_since(self._state, min([looked_at, *recorded]))
 
     def _verdict(
         self, payment: Payment, document: LedgerRow | None, known: PaymentRow | None
@@ -280,7 +307,7 @@ class PaymentPusher(PaymentStep):
             self._save(payment, document, payment_ledger.BLOCKED, reason)
             return "blocked"
         assert document.entry_id is not None
-        amount = to_exact(signed)
+        amount = to_major(signed, payment.currency)
         open_now = left.get(document.entry_id, Decimal(0))
         if not _within(amount, open_now):
             self._save(
@@ -395,7 +422,7 @@ class PaymentPusher(PaymentStep):
             "document": payment.invoice_number,
             "type": payment.document_type,
             "division": document.division if document else None,
-            "amount": str(to_exact(signed)),
+            "amount": str(to_major(signed, payment.currency)),
             "currency": payment.currency,
             "paid_on": payment.paid_at.astimezone(self._mappings.settings.zone).date().isoformat(),
             "source": payment.source,
@@ -413,7 +440,8 @@ def _within(amount: Decimal, open_now: Decimal) -> bool:
 def _exceeds(payment: Payment, amount: Decimal, open_now: Decimal) -> str:
     name = f"{kind(payment.document_type)} {payment.invoice_number}"
     return (
-        f"Exact shows {open_now.quantize(CENT)} open on {name}, less than this payment of "
+        f"Exact shows {exact_text(open_now, payment.currency)} open on {name}, less than this "
+        f"payment of "
         f"{amount}: the money is most likely registered in Exact already, and posting it would "
         "record it twice. If so, accept it as in Exact (`PaymentSync.accept`); otherwise "
         "correct the payment in billing or in Exact, and the next run pushes it"

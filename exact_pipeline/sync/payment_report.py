@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from exact_pipeline.sync.payment_exact import money_text
+from exact_pipeline.sync.money import sum_text
 
 OUTCOMES = (
     "pushed",  # a bank entry in Exact now carries it (this run)
@@ -42,4 +42,4 @@ class PaymentReport:
     def moved(self, currency: str, signed_minor: int) -> None:
         """Money this run recorded on the other side (a refund negative)."""
         self._moved[currency].append(signed_minor)
-        self.amounts[currency] = money_text(self._moved[currency])
+        self.amounts[currency] = sum_text(self._moved[currency], currency)

@@ -2,8 +2,9 @@
 settings.yaml's `payment_sync` chooses:
 
 - `none`: nothing crosses; every method returns at once and makes no API call;
-- `billing_to_exact`: `push_payments(window)` turns billing's payments (paid in the window, plus
-  earlier ones still waiting) into receipts in Exact's bank journal (`payment_push`);
+- `billing_to_exact`: `push_payments(window)` turns billing's payments (paid in the window,
+  recorded since the last push whatever their payment day, and earlier ones still waiting) into
+  receipts in Exact's bank journal (`payment_push`);
 - `exact_to_billing`: `import_payments()` writes the payments registered in Exact since the
   last import into billing (`payment_import`).
 Each method acts only in its own mode, so a caller may call both. `differences(window)` compares
@@ -48,8 +49,9 @@ class PaymentSync(SyncSession):
         return self.mappings.settings.payment_sync
 
     def push_payments(self, window: Window) -> PaymentReport:
-        """billing_to_exact: billing's payments paid in `window` (and earlier ones still
-        pending) become receipts in Exact. Other modes: an empty report, no call."""
+        """billing_to_exact: billing's payments paid in `window`, those recorded since the last
+        push (whatever their payment day) and earlier ones still pending become receipts in
+        Exact. Other modes: an empty report, no call."""
         if self.mode != payment_ledger.PUSH:
             return PaymentReport(self.mode)
         pusher = PaymentPusher(self._state, self.billing_url, self.exact, self.mappings, self._now)

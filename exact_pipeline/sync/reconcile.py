@@ -8,27 +8,24 @@ One GET per twenty synced documents.
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 from typing import Any
 
 from exact_pipeline.exact import ExactClient
 from exact_pipeline.sync import ledger
 from exact_pipeline.sync.documents import ENTRY_STEPS
-from exact_pipeline.sync.ledger import LedgerRow, amount_text
+from exact_pipeline.sync.ledger import LedgerRow
+from exact_pipeline.sync.money import amount_text, exact_text, to_major
 
 Difference = dict[str, Any]
 
 
-def _cents(value: Decimal | None) -> int | None:
-    return None if value is None else int(value * 100)
-
-
 def totals_differences(exact: ExactClient, rows: list[LedgerRow]) -> list[Difference]:
-    """The synced documents among `rows` whose total or VAT in Exact differs from billing's
-    (signed as posted), or that Exact no longer holds."""
+    """The posted documents among `rows` (synced, or changed in billing since) whose total or
+    VAT in Exact differs from billing's (signed as posted), or that Exact no longer holds."""
     groups: dict[tuple[int, str], list[LedgerRow]] = defaultdict(list)
     for row in rows:
-        if row.state == ledger.SYNCED and row.entry_id and row.division and row.push_mode:
+        posted = row.state in (ledger.SYNCED, ledger.CHANGED_AFTER_SYNC)
+        if posted and row.entry_id and row.division and row.push_mode:
             groups[(row.division, row.push_mode)].append(row)
     differences: list[Difference] = []
     for (division, mode), group in groups.items():
@@ -46,21 +43,33 @@ def totals_differences(exact: ExactClient, rows: list[LedgerRow]) -> list[Differ
         }
         for row in group:
             record = found.get(row.entry_id)
-            total = _cents(record.AmountFC) if record else None
-            vat = _cents(record.VATAmountFC) if record else None
-            if record is not None and (total, vat) == (row.total, row.vat):
+            total = record.AmountFC if record else None
+            vat = record.VATAmountFC if record else None
+            # Compared as Decimals in the currency: a fraction of the minor unit is a difference.
+            billing = (to_major(row.total, row.currency), to_major(row.vat, row.currency))
+            if record is not None and (total, vat) == billing:
                 continue
             differences.append(
                 {
                     "number": row.number,
                     "division": division,
-                    "billing_total": amount_text(row.total),
-                    "exact_total": "" if total is None else amount_text(total),
-                    "billing_vat": amount_text(row.vat),
-                    "exact_vat": "" if vat is None else amount_text(vat),
-                    "explanation": "posted, but Exact no longer holds it (deleted there?)"
-                    if record is None
-                    else "Exact's amounts differ from billing's (changed in Exact by hand?)",
+                    "billing_total": amount_text(row.total, row.currency),
+                    "exact_total": "" if total is None else exact_text(total, row.currency),
+                    "billing_vat": amount_text(row.vat, row.currency),
+                    "exact_vat": "" if vat is None else exact_text(vat, row.currency),
+                    "explanation": _explanation(row, record is not None),
                 }
             )
     return differences
+
+
+def _explanation(row: LedgerRow, held: bool) -> str:
+    if not held:
+        return "posted, but Exact no longer holds it (deleted there?)"
+    if row.synced_hash != row.payload_hash:  # billing's content is not the one posted
+        return (
+            "billing corrected the document after it was posted: Exact holds the amounts "
+            "posted then (flagged changed_after_sync: post a credit note and a corrected "
+            "invoice in billing, or correct the entry in Exact, then accept the change)"
+        )
+    return "Exact's amounts differ from billing's (changed in Exact by hand?)"

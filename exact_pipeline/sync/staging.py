@@ -2,11 +2,14 @@
 
 Pure: the billing document, the ledger's current row (if any) and the mapping tables decide.
 Rules, in order:
-- once posted (the entry or invoice exists in Exact), a voided or changed document is FLAGGED
-  (`voided_after_sync`, `changed_after_sync`), never re-posted; back to its content, it is
-  `synced` again;
+- once posted (the ledger's step reached the entry: it exists in Exact), a voided or changed
+  document is FLAGGED (`voided_after_sync`, `changed_after_sync`), never re-posted; "changed"
+  compares with the content that was POSTED (`synced_hash`); back to it, it is `synced` again;
+- its entry POST is in doubt (sent, answer never recorded): it keeps its state for the push,
+  which looks Exact up first, then flags it or goes on; never `skipped_voided` before that;
 - voided before it was ever posted: `skipped_voided`;
 - the mapping tables cannot map it: `blocked` (kind `mapping`), re-evaluated on every stage;
+- its PDF is too large for Exact: `blocked` (kind `billing`), re-evaluated on every stage;
 - blocked by Exact: stays blocked until its cool-down ends (the push retries it then), or is
   staged at once when the document or the mapping tables changed since;
 - blocked for its customer or a code Exact lacks: stays blocked (every push re-evaluates it);
@@ -22,7 +25,7 @@ from exact_pipeline.billing.models import BillingDocument
 from exact_pipeline.mapping import Blocked, Mappings
 from exact_pipeline.sync import ledger
 from exact_pipeline.sync.ledger import LedgerRow
-from exact_pipeline.sync.transform import DocumentPlan, content_hash, local_date
+from exact_pipeline.sync.transform import DocumentPlan, content_hash, local_date, oversized_pdf
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def evaluate(
     fingerprint: str,
 ) -> Evaluation:
     name = f"{kind_of(document)} {document.number}"
-    if row is not None and row.synced_hash is not None:
+    if row is not None and row.reached("entry"):
         if document.status == "voided" and not row.void_accepted:
             return Evaluation(
                 ledger.VOIDED_AFTER_SYNC,
@@ -69,15 +72,29 @@ def evaluate(
         if row.state in ledger.FLAGGED:
             return Evaluation(ledger.SYNCED if row.synced_at else ledger.STAGED)
         return Evaluation(row.state, row.block_kind, row.last_error)
+    if row is not None and row.entry_in_doubt():
+        # Exact may hold it: only the push, which looks it up first, can tell.
+        reason = row.last_error
+        if document.status == "voided":
+            reason = (
+                f"{name} was voided in billing while its entry was being posted to Exact: the "
+                "next run asks Exact whether it arrived (then it is flagged: post a credit note "
+                "in billing) or not (then nothing is posted)"
+            )
+        return Evaluation(row.state, row.block_kind, reason)
     if document.status == "voided":
         return Evaluation(ledger.SKIPPED_VOIDED, last_error=f"{name} is voided in billing")
     if isinstance(plan, Blocked):
         return Evaluation(ledger.BLOCKED, ledger.MAPPING, plan.message)
+    if too_large := oversized_pdf(document):
+        return Evaluation(ledger.BLOCKED, ledger.BILLING, too_large)
     if row is None or row.state in (ledger.SKIPPED_VOIDED, ledger.STAGED):
         return Evaluation(ledger.STAGED)
     if row.state == ledger.BLOCKED:
         unchanged = row.payload_hash == digest and row.mapping_fingerprint == fingerprint
-        if row.block_kind == ledger.MAPPING or (row.block_kind == ledger.EXACT and not unchanged):
+        if row.block_kind in (ledger.MAPPING, ledger.BILLING) or (
+            row.block_kind == ledger.EXACT and not unchanged
+        ):
             return Evaluation(ledger.STAGED)
     return Evaluation(row.state, row.block_kind, row.last_error)
 

@@ -5,7 +5,8 @@
 2. `sales_entry_payload` / `sales_invoice_payload` (the division's master data): codes become
    Exact's GUIDs; a code the division does not have blocks the document with a plain reason.
 
-Money: billing stores integer cents; Exact gets Decimal euros (cents / 100), never floats.
+Money: billing stores integers in the currency's minor unit; Exact gets Decimals in the
+currency (`money.to_major`: cents / 100 for EUR, yen as they are, fils / 1000 for KWD).
 Credit notes are negative in Exact (billing stores them positive with a type). VAT is billing's
 own per-line amount, sent explicitly so Exact does not recompute (and round) it.
 """
@@ -25,8 +26,10 @@ from zoneinfo import ZoneInfo
 
 from exact_pipeline.billing.models import BillingDocument, DocumentLine
 from exact_pipeline.exact import MasterData
-from exact_pipeline.mapping import Blocked, Cause, LineCodes, Mappings
+from exact_pipeline.exact.models import Journal
+from exact_pipeline.mapping import Blocked, Cause, LineCodes, Mappings, entity_timezone_cause
 from exact_pipeline.sync.fields import fit, fits, limit
+from exact_pipeline.sync.money import currency_problem, to_major
 from exact_pipeline.sync.payloads import (
     CREDIT_NOTE_TYPE,
     INVOICE_TYPE,
@@ -38,13 +41,7 @@ from exact_pipeline.sync.payloads import (
     SalesInvoicePayload,
 )
 
-CENTS = Decimal(100)
 T = TypeVar("T")
-
-
-def money(minor_units: int | Decimal) -> Decimal:
-    """Integer cents → Decimal euros with two decimals (1234 → Decimal('12.34'))."""
-    return (Decimal(minor_units) / CENTS).quantize(Decimal("0.01"))
 
 
 def local_date(moment: datetime, zone: str) -> date:
@@ -165,17 +162,33 @@ def credit_note_remarks(document: BillingDocument, original_exact_number: int | 
     return f"{text}; billing credit note {document.number}."
 
 
+def credit_note_entry_description(
+    document: BillingDocument, original_exact_number: int | None
+) -> str:
+    """A credit note's reference on a sales entry. SalesEntries have no Remarks field (Exact
+    answers 400 to one), so the Description carries it: the billing invoice it corrects and,
+    when that invoice is in Exact and the text fits, its Exact number. Exact copies the
+    Description to the entry's open item and ledger lines, where an accountant sees it."""
+    text = document_description(document, "SalesEntries")
+    if original_exact_number is None:
+        return text
+    full = f"{text} (Exact {original_exact_number})"
+    return full if fits("SalesEntries", "Description", full) else text
+
+
 def plan_document(
     document: BillingDocument, mappings: Mappings, original_exact_number: int | None = None
 ) -> DocumentPlan | Blocked:
     """The document's codes and amounts from the mapping tables, or every cause that blocks it.
 
     `original_exact_number`: for a credit note, the Exact number of the invoice it corrects
-    (when that invoice is already posted), quoted in the remarks.
+    (when that invoice is already posted), quoted in the remarks (sales invoices) or the
+    description (sales entries).
     """
     settings = mappings.settings
     header = "SalesEntries" if settings.invoice_push_mode == "sales_entry" else "SalesInvoices"
     causes = _header_causes(document, mappings, header)
+    convertible = currency_problem(document.currency) is None
     planned: list[PlannedLine] = []
     for line in document.lines:
         codes = mappings.resolve_line(
@@ -188,7 +201,7 @@ def plan_document(
             causes.extend(
                 Cause(reason=f"line {line.position}: {c.reason}", fix=c.fix) for c in codes.causes
             )
-        else:
+        elif convertible:
             planned.append(_plan_line(document, line, codes, mappings, header))
     if causes:
         return Blocked(causes=tuple(causes))
@@ -206,7 +219,11 @@ def plan_document(
         document_date=local_date(document.issued_at, zone),
         due_date=local_date(document.due_at, zone) if document.due_at else None,
         currency=document.currency,
-        description=document_description(document, header),
+        description=(
+            credit_note_entry_description(document, original_exact_number)
+            if document.is_credit_note and header == "SalesEntries"
+            else document_description(document, header)
+        ),
         remarks=(
             credit_note_remarks(document, original_exact_number)
             if document.is_credit_note
@@ -236,6 +253,17 @@ def _header_causes(document: BillingDocument, mappings: Mappings, header: str) -
                 fix="add its lines in billing (or void it)",
             )
         )
+    if problem := currency_problem(document.currency):
+        causes.append(
+            Cause(
+                reason=f"document {document.number}, field currency: {problem}, so its "
+                "amounts cannot be converted from minor units",
+                fix="correct the document's currency in billing (an ISO 4217 code such as EUR)",
+            )
+        )
+    entity = document.entity
+    if zone_cause := entity_timezone_cause(entity.id, entity.timezone):
+        causes.append(zone_cause)
     return causes
 
 
@@ -248,7 +276,8 @@ def _plan_line(
 ) -> PlannedLine:
     sign = document.sign
     amount = line.amount_excluding_tax
-    quantity, unit_price, notes = _quantity_and_price(line)
+    currency = document.currency
+    quantity, unit_price, notes = _quantity_and_price(line, currency)
     lines_entity = "SalesEntryLines" if header == "SalesEntries" else "SalesInvoiceLines"
     text = line.description or (line.product.name if line.product else f"Line {line.position}")
     return PlannedLine(
@@ -258,22 +287,23 @@ def _plan_line(
         origins=_origins(document, line, mappings),
         quantity=sign * quantity,
         unit_price=unit_price,
-        amount=money(sign * amount),
-        vat=money(sign * line.tax_amount),
+        amount=to_major(sign * amount, currency),
+        vat=to_major(sign * line.tax_amount, currency),
         notes=notes,
     )
 
 
-def _quantity_and_price(line: DocumentLine) -> tuple[Decimal, Decimal, str | None]:
+def _quantity_and_price(line: DocumentLine, currency: str) -> tuple[Decimal, Decimal, str | None]:
     """Quantity and unit price whose product is the line amount EXACTLY, whatever rounding
-    Exact applies: billing's own when its unit price is whole cents and quantity × price is
-    the amount; otherwise one unit at the line amount, with billing's figures kept as a note
+    Exact applies: billing's own when its unit price is whole minor units and quantity × price
+    is the amount; otherwise one unit at the line amount, with billing's figures kept as a note
     (usage lines priced in fractions of a cent)."""
     unit = line.unit_amount
     if unit == unit.to_integral_value() and line.quantity * unit == line.amount_excluding_tax:
-        return line.quantity, money(unit), None
-    note = f"{_plain(line.quantity)} × {_plain(unit / CENTS)} (billing's quantity × unit price)"
-    return Decimal(1), money(line.amount_excluding_tax), note
+        return line.quantity, to_major(unit, currency), None
+    price = _plain(to_major(unit, currency))
+    note = f"{_plain(line.quantity)} × {price} (billing's quantity × unit price)"
+    return Decimal(1), to_major(line.amount_excluding_tax, currency), note
 
 
 def _plain(value: Decimal) -> str:
@@ -338,7 +368,19 @@ class _Binder:
 
     def header(self, plan: DocumentPlan) -> None:
         entity_key = f"settings.yaml, entities.{plan.entity_id}"
-        self.lookup(self.md.journals, "sales journal", plan.journal, f"{entity_key}.sales_journal")
+        journal = self.lookup(
+            self.md.journals, "sales journal", plan.journal, f"{entity_key}.sales_journal"
+        )
+        if journal is not None and not books_currency(journal, plan.currency):
+            self.causes.append(
+                Cause(
+                    reason=f"document {plan.number}, field currency: {plan.currency}, and sales "
+                    f"journal {plan.journal} of Exact division {self.division} books only "
+                    f"{journal.Currency} (it does not allow variable currencies)",
+                    fix=f"allow variable currencies on journal {plan.journal} in Exact, or set "
+                    f"{entity_key}.sales_journal to a sales journal in {plan.currency}",
+                )
+            )
         if plan.payment_condition:
             self.lookup(
                 self.md.payment_conditions,
@@ -358,6 +400,15 @@ class _Binder:
 
 
 _NO_ID = UUID(int=0)  # placeholder while causes are collected; never sent
+
+
+def books_currency(journal: Journal, currency: str) -> bool:
+    """Whether Exact can book a document in `currency` in this journal: a journal books its
+    own currency, and any other only when it allows variable currencies (Exact's
+    financial/Journals `Currency` and `AllowVariableCurrency`). A journal that does not say
+    its currency is not second-guessed."""
+    own = (journal.Currency or "").strip().upper()
+    return bool(journal.AllowVariableCurrency) or not own or own == currency.strip().upper()
 
 
 def sales_entry_payload(
@@ -385,7 +436,6 @@ def sales_entry_payload(
             DueDate=plan.due_date,
             Document=document,
             VATAmountFC=plan.vat,
-            Remarks=plan.remarks,
             SalesEntryLines=[
                 SalesEntryLinePayload(
                     GLAccount=gl,
@@ -467,4 +517,36 @@ def attachment_payload(document: UUID, file_name: str, content: bytes) -> Attach
         Document=document,
         FileName=fit("DocumentAttachments", "FileName", file_name) or "document.pdf",
         Attachment=base64.b64encode(content).decode("ascii"),
+    )
+
+
+# Exact refuses a request over 10 MB, and the PDF travels base64-encoded (4 characters per 3
+# bytes) inside a small JSON body. The reference reads the limit as the file before encoding;
+# counting the encoded request against 10^7 bytes (the stricter reading) is safe either way:
+# 7,499,250 bytes of PDF make at most 9,999,000 characters, plus at most 1,000 of JSON around
+# them (the document's GUID and a file name of at most 200 characters).
+EXACT_REQUEST_LIMIT = 10_000_000
+_JSON_AROUND = 1_000
+MAX_PDF_BYTES = (EXACT_REQUEST_LIMIT - _JSON_AROUND) // 4 * 3
+
+
+def pdf_digest(document: BillingDocument) -> str | None:
+    """The billing PDF's identity (file name and bytes): what the ledger records for the
+    attachment in Exact, so a PDF corrected in billing before the entry is posted is seen."""
+    parts = _pdf_digest(document)
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32] if parts else None
+
+
+def oversized_pdf(document: BillingDocument) -> str | None:
+    """Why the document's PDF cannot go to Exact (too large for one request), or None."""
+    pdf = document.pdf
+    if pdf is None or len(pdf.content) <= MAX_PDF_BYTES:
+        return None
+    kind = "Credit note" if document.is_credit_note else "Invoice"
+    return (
+        f"{kind} {document.number}: its PDF {pdf.file_name} (invoice_pdfs.content) is "
+        f"{len(pdf.content):,} bytes, over the {MAX_PDF_BYTES:,} bytes that fit in Exact's "
+        "10 MB request limit once base64-encoded; nothing was sent to Exact. Store a smaller "
+        "PDF for it in billing (e.g. with compressed images): the next run then posts the "
+        "document with it"
     )

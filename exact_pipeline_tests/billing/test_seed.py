@@ -7,8 +7,9 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -94,6 +95,34 @@ def test_a_filled_database_is_refused_unless_reset(seeded: tuple[str, SeedReport
     result = CliRunner().invoke(main, cli_args(url))
     assert result.exit_code != 0 and "already hold data" in result.output
     assert seed_billing(url, **SEED, today=TODAY, reset=True).lines == report.lines
+
+
+def test_seeding_during_the_day_writes_nothing_later_than_that_moment(
+    seeded: tuple[str, SeedReport], make_database: Callable[[str], str]
+) -> None:
+    """A change dated later today would carry a change cursor past every real change until
+    then: today's documents fall before the moment of seeding, and they are the same ones."""
+    now = datetime.combine(TODAY, time(10, 0), ZoneInfo("Europe/Amsterdam"))
+    url = make_database("billing_seed_morning")
+    report = seed_billing(url, **SEED, today=TODAY, now=now)
+    with psycopg.connect(url) as conn:
+        latest = rows(
+            conn,
+            "SELECT max(t) FROM ("
+            " SELECT unnest(ARRAY[created_at, updated_at, issued_at]) FROM invoices"
+            " UNION ALL SELECT unnest(ARRAY[created_at, paid_at]) FROM payments"
+            " UNION ALL SELECT unnest(ARRAY[created_at, updated_at]) FROM customers) x(t)",
+        )[0][0]
+        issued_today = rows(
+            conn, "SELECT count(*) FROM invoices WHERE issued_at >= %s", now.replace(hour=0)
+        )[0][0]
+    assert latest <= now
+    assert issued_today > 0
+    assert (report.invoices, report.credit_notes, report.drafts) == (
+        seeded[1].invoices,
+        seeded[1].credit_notes,
+        seeded[1].drafts,
+    )
 
 
 def test_init_creates_the_tables(make_database: Callable[[str], str]) -> None:

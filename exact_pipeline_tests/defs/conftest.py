@@ -58,10 +58,36 @@ def run(
     return job.execute_in_process(instance=instance, raise_on_error=True, **options)
 
 
-def check(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
+def check(
+    result: dg.ExecuteInProcessResult, name: str, partition: str | None = None
+) -> dg.AssetCheckEvaluation:
+    """The check's result as the run left it for `partition` (default: the run's only one).
+    A result is evaluated again later in the same run when the push changes its truth
+    (`no_blocked_documents`): the last one counts, as in Dagster's storage."""
     evaluations = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
-    assert len(evaluations) == 1, [e.check_name for e in result.get_asset_check_evaluations()]
-    return evaluations[0]
+    partitions = {e.partition for e in evaluations}
+    if partition is None:
+        assert len(partitions) == 1, partitions
+        [partition] = partitions
+    found = [e for e in evaluations if e.partition == partition]
+    assert found, (name, partition, partitions)
+    return found[-1]
+
+
+def check_states(
+    defs: dg.Definitions, instance: dg.DagsterInstance, asset: str, name: str
+) -> dict[str, str]:
+    """Per partition, the check's status as the UI shows it (Dagster's own state of the check:
+    only results that judge the partition's latest materialization count)."""
+    key = dg.AssetCheckKey(dg.AssetKey(asset), name)
+    partitions = defs.get_assets_def(asset).partitions_def
+    state = instance.event_log_storage.get_asset_check_state([(key, partitions)])[key]
+    return {
+        partition: status.value
+        for status, subset in state.subsets.items()
+        if not isinstance(subset.value, bool)
+        for partition in subset.value.get_partition_keys()
+    }
 
 
 def materialization(result: dg.ExecuteInProcessResult, key: str) -> list[dg.AssetMaterialization]:

@@ -111,13 +111,14 @@ def test_blocked_document_is_shown_then_pushed_after_the_fix(
 
     cursor = tick(build_defs, "mapping_changes", dagster_instance, None).cursor
     mapping_folder.append("products.csv", "prod_beta_ai,SUB-AI-BETA,")
-    # The edit alone starts the retry: re-validation, and the day holding the blocked document.
-    requests = tick(build_defs, "mapping_changes", dagster_instance, cursor).run_requests or []
-    assert [(r.job_name, r.partition_key) for r in requests] == [
-        ("validate_mappings", None),
-        ("exact_sync", "2026-11-20"),
-    ]
-    second = run(build_defs(), dagster_instance, partition_key="2026-11-20")
+    # The edit alone starts the retry: re-validation, then the day holding the blocked document.
+    [request] = tick(build_defs, "mapping_changes", dagster_instance, cursor).run_requests or []
+    assert (request.job_name, request.partition_key) == ("apply_mapping_fix", "2026-11-20")
+    second = (
+        build_defs()
+        .resolve_job_def("apply_mapping_fix")
+        .execute_in_process(instance=dagster_instance, partition_key="2026-11-20")
+    )
 
     assert check(second, "no_blocked_documents").passed
     assert check(second, "all_documents_synced").passed

@@ -40,3 +40,18 @@ def test_mismatches_in_both_directions() -> None:
         f"warning: products.csv maps product {PRODUCT_IDS[-1]}, which the billing database "
         "does not have (a typo, or not created yet)",
     ]
+
+
+def test_an_entity_timezone_that_is_not_a_timezone_is_an_error() -> None:
+    mappings = load_mappings(DEMO)
+    zones = {"ent_nl": "Europe/Amsterdam", "ent_be": "Mars/Olympus", "ent_x": "Europe"}
+    found = check_against_billing(
+        mappings, ENTITY_IDS, TAX_RATE_IDS, PRODUCT_IDS, entity_timezones=zones
+    )
+    assert [str(mismatch) for mismatch in found if mismatch.severity == "error"] == [
+        f"error: invoicing entity {entity} has timezone {zone!r} in billing, which is not an "
+        "IANA timezone name, so its documents' dates in Exact cannot be known: set "
+        f"invoicing_entities.timezone of {entity} in billing to an IANA name such as "
+        "Europe/Amsterdam"
+        for entity, zone in (("ent_be", "Mars/Olympus"), ("ent_x", "Europe"))
+    ]

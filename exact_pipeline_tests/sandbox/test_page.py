@@ -69,3 +69,25 @@ def test_document_view_url_leads_to_the_page(exact: ExactClient) -> None:
     document = exact.created("documents/Documents", {"Subject": "View me", "Type": 10})
     reply = exact.http.get(document["DocumentViewUrl"], follow_redirects=True)
     assert reply.status_code == 200 and "View me" in reply.text
+
+
+def test_an_invoice_links_our_billing_pdf_and_exacts_own_by_name(exact: ExactClient) -> None:
+    ours = exact.created("documents/Documents", {"Subject": "NL-2026-000042", "Type": 10})
+    invoice = exact.created(
+        "salesinvoice/SalesInvoices",
+        {
+            "OrderedBy": exact.account("10002")["ID"],
+            "SalesInvoiceLines": [{"Item": exact.item("SUB-TEAM")["ID"]}],
+            "Document": ours["ID"],
+        },
+    )
+    printed = exact.created(
+        "salesinvoice/PrintedSalesInvoices",
+        {"InvoiceID": invoice["InvoiceID"], "SendEmailToCustomer": False},
+    )
+    page = exact.http.get(f"/divisions/{NL}").text
+    assert f"<a href='#doc-{ours['ID']}'>billing PDF</a>" in page
+    assert f"<a href='#doc-{printed['Document']}'>Exact's PDF</a>" in page
+    assert ">document</a>" not in page
+    assert "billing PDF <span class='muted'>(uploaded by the pipeline)" in page
+    assert "Exact's PDF <span class='muted'>(rendered when the invoice was processed)" in page

@@ -143,14 +143,22 @@ def test_document_link_is_recorded_on_the_document(exact: ExactClient) -> None:
     assert linked["SalesInvoiceNumber"] == entry["EntryNumber"]
 
 
-def test_put_changes_only_allowed_fields(exact: ExactClient) -> None:
+def test_put_changes_documented_writable_fields_and_rebooks(exact: ExactClient) -> None:
     entry = exact.sales_entry("10001", [("8000", Decimal(5))])
     key = f"salesentry/SalesEntries(guid'{entry['EntryID']}')"
-    assert exact.put(key, {"Description": "Corrected"}).status_code == 204
-    assert exact.get(key).json()["d"]["Description"] == "Corrected"
-    frozen = exact.put(key, {"Journal": "90"})
-    assert frozen.status_code == 500
-    assert frozen.json()["error"]["message"]["value"] == "Dagboek: Kan niet worden gewijzigd"
+    assert exact.put(key, {"Description": "Corrected", "AmountFC": 999}).status_code == 204
+    changed = exact.get(key).json()["d"]
+    assert changed["Description"] == "Corrected"
+    assert changed["AmountFC"] == entry["AmountFC"]  # GET-only: skipped, as Exact does
+    other = exact.account("10002")["ID"]
+    assert exact.put(key, {"Customer": other, "InvoiceNumber": 4711}).status_code == 204
+    (item,) = exact.store("cashflow/Receivables")
+    assert (item["Account"], item["InvoiceNumber"]) == (other, 4711)  # booked again
+    wrong = exact.put(key, {"Journal": "90"})
+    assert wrong.status_code == 500
+    assert wrong.json()["error"]["message"]["value"] == (
+        "Ongeldig dagboek. Het dagboek moet een verkoopdagboek zijn."
+    )
     deep = exact.put(key, {"SalesEntryLines": []})
     assert deep.status_code == 400
 

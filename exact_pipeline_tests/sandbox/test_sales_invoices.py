@@ -53,7 +53,7 @@ def test_line_vat_override_and_item_validation(exact: ExactClient) -> None:
     assert reply.status_code == 500
     assert (
         reply.json()["error"]["message"]["value"]
-        == "Verplicht: Artikel\nVerplicht: Grootboekrekening"
+        == "Verplicht: Grootboekrekening\nVerplicht: Artikel"  # page order
     )
 
 

@@ -93,8 +93,9 @@ class Billing:
         descriptions: list[str] | None = None,
         with_pdf: bool = True,
         purchase_order: str | None = None,
+        currency: str = "EUR",
     ) -> BillingDocument:
-        """`lines`: (product id, quantity, unit amount in cents, tax rate id)."""
+        """`lines`: (product id, quantity, unit amount in minor units, tax rate id)."""
         issued = issued or datetime.combine(DAY, datetime.min.time(), AMSTERDAM) + timedelta(
             hours=10, minutes=next(self._ids)
         )
@@ -131,7 +132,7 @@ class Billing:
             status=status,
             entity=self.entities[entity],
             customer=customer,
-            currency="EUR",
+            currency=currency,
             issued_at=issued,
             due_at=issued + timedelta(days=14),
             amount_excluding_tax=excl,

@@ -78,10 +78,13 @@ def test_invoice_and_credit_note_to_the_cent(
         assert cents(record["VATAmountFC"]) == sign * document.tax_amount
         assert record["Type"] == types[document.type]
     invoice_number = stored["INV-7001"]["EntryNumber" if mode == "sales_entry" else "InvoiceNumber"]
-    remarks = stored["CN-7001"]["Remarks"]
-    assert "INV-7001" in remarks and "INV-7001" in stored["CN-7001"]["Description"]
-    if mode == "sales_entry":  # the entry's number is known at once; an invoice's at booking
-        assert str(invoice_number) in remarks
+    # The credit note's reference: Remarks on a sales invoice; a sales entry has no Remarks
+    # (Exact refuses the field), so its Description carries the original's Exact number, which
+    # is known at once (an invoice's only at booking).
+    reference = stored["CN-7001"]["Description" if mode == "sales_entry" else "Remarks"]
+    assert "INV-7001" in reference and "INV-7001" in stored["CN-7001"]["Description"]
+    if mode == "sales_entry":
+        assert str(invoice_number) in reference and "Remarks" not in stored["CN-7001"]
 
     rows = {row.billing_id: row for row in engine.ledger_rows(day_window())}
     for document in (invoice, credit):

@@ -23,8 +23,9 @@ from exact_pipeline.billing.models import (
 )
 from exact_pipeline.mapping import Blocked, Mappings, load_mappings
 from exact_pipeline.sync.fields import ELLIPSIS, fit, shorten
+from exact_pipeline.sync.money import to_major
 from exact_pipeline.sync.payloads import SalesEntryLinePayload, SalesEntryPayload
-from exact_pipeline.sync.transform import DocumentPlan, content_hash, money, plan_document
+from exact_pipeline.sync.transform import DocumentPlan, content_hash, plan_document
 from exact_pipeline_tests.conftest import REPO
 
 NL = InvoicingEntity("ent_nl", "Cloudmeter B.V.", "NL", "EUR", "Europe/Amsterdam")
@@ -82,8 +83,8 @@ def mappings() -> Mappings:
 
 
 def test_money_is_decimal_cents() -> None:
-    assert money(123456) == Decimal("1234.56") and money(-5) == Decimal("-0.05")
-    assert str(money(100)) == "1.00"
+    assert to_major(123456, "EUR") == Decimal("1234.56") and to_major(-5, "EUR") == Decimal("-0.05")
+    assert str(to_major(100, "EUR")) == "1.00"
 
 
 def test_shorten_cuts_with_an_ellipsis_only_when_needed() -> None:
@@ -206,7 +207,12 @@ def test_payload_guards() -> None:
     SalesEntryPayload(**header, VATAmountFC=Decimal("2.10"), SalesEntryLines=[good])
     with pytest.raises(ValidationError, match="header VAT"):
         SalesEntryPayload(**header, VATAmountFC=Decimal("2.11"), SalesEntryLines=[good])
-    with pytest.raises(ValidationError):  # a third decimal would be rounded by someone
-        SalesEntryLinePayload(**good | {"AmountFC": Decimal("10.001")})
+    # a decimal beyond the currency's minor unit would be rounded by someone
+    with pytest.raises(ValidationError, match=r"not a whole number of 0\.01"):
+        third = good | {"AmountFC": Decimal("10.001")}
+        SalesEntryPayload(**header, VATAmountFC=Decimal("2.10"), SalesEntryLines=[third])
+    with pytest.raises(ValidationError, match=r"2\.10 JPY is not a whole number of 1"):
+        yen = header | {"Currency": "JPY"}
+        SalesEntryPayload(**yen, VATAmountFC=Decimal("2.10"), SalesEntryLines=[good])
     with pytest.raises(ValidationError):  # longer than Exact's field: shorten first
         SalesEntryLinePayload(**good | {"Description": "x" * 61})

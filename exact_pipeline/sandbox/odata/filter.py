@@ -108,6 +108,18 @@ def parse_literal(text: str, pos: int = 0) -> Literal:
     return node
 
 
+def parse_literals(text: str) -> list[Literal]:
+    """Comma-separated literals (a $skiptoken after $orderby: the sort value, then the key)."""
+    tokens = tokenize(text)
+    values = tokens[0::2]
+    if not tokens or any(t.kind != "punct" or t.text != "," for t in tokens[1::2]):
+        raise FilterError("Syntax error at position 0.")
+    literals = [_literal(t) for t in values]
+    if any(literal is None for literal in literals) or len(tokens) % 2 == 0:
+        raise FilterError("Syntax error at position 0.")
+    return [literal for literal in literals if literal is not None]
+
+
 def _literal(token: Token) -> Literal | None:
     text, pos = token.text, token.pos
     try:

@@ -30,8 +30,10 @@ def json_value(edm: Edm, value: Any) -> Any:
         assert isinstance(value, datetime)
         return to_json_date(value)
     if edm is Edm.DOUBLE:
-        # Edm.Double on the wire, as Exact sends it; repr round-trips cents exactly.
-        return float(Decimal(value))
+        # Edm.Double on the wire, as Exact sends it; repr round-trips cents exactly. Integral
+        # values are written without a fraction (3600, not 3600.0), as .NET formats a double.
+        number = Decimal(value)
+        return int(number) if number == number.to_integral_value() else float(number)
     if edm is Edm.BINARY:
         return None  # file content is fetched through the attachment's Url
     return value
