@@ -1,4 +1,4 @@
-"""Environment settings (DESIGN section 4): where the databases and Exact are, and the secrets.
+"""Environment settings (README, "Environment"): where the databases and Exact are, and the secrets.
 
 Mapping-table settings live in `exact_pipeline.mapping`; this module is only the environment.
 """

@@ -1,4 +1,4 @@
--- The billing database (DESIGN.md section 3): what the pipeline reads.
+-- The billing database (README.md, "Billing database contract"): what the pipeline reads.
 --
 -- Amounts are integers in the currency's minor unit; credit notes store positive amounts and
 -- `type` gives the direction. Safe to run again: every statement is IF NOT EXISTS / OR REPLACE,

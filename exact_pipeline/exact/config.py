@@ -1,4 +1,4 @@
-"""The Exact app's connection settings, taken from the environment (DESIGN section 4)."""
+"""The Exact app's connection settings, taken from the environment (README, "Environment")."""
 
 from __future__ import annotations
 

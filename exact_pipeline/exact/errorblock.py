@@ -1,7 +1,7 @@
 """Staying clear of Exact's error block.
 
 Exact blocks an endpoint of a division for an hour (longer on repeat) once it has answered
-more than 10 errors there within an hour: 400, 401, 403 and 404 (exact-online-api.md §3; 5xx
+more than 10 errors there within an hour: 400, 401, 403 and 404 (Exact's API documentation; 5xx
 and 429 do not count). One blocked endpoint would stop every document, so every 4xx (but 429)
 the client receives is recorded per division and endpoint in the state database, shared by
 every process, and calls to an endpoint that met `PAUSE_AT` refusals within the last hour are

@@ -1,4 +1,4 @@
-"""One HTTP call to Exact, with everything the reference demands around it.
+"""One HTTP call to Exact, with everything Exact's API documentation demands around it.
 
 - One call at a time per division (a lock per division in this process; across processes the
   Dagster pool serialises), paced by the division's budget (ratelimit.py).

@@ -1,4 +1,4 @@
-"""Declarative mapping tables (DESIGN section 4): load, validate, and resolve a line's codes."""
+"""Declarative mapping tables (README, "Mapping tables"): load, validate, resolve a line's codes."""
 
 from exact_pipeline.mapping.billing_check import (
     BillingMismatch,

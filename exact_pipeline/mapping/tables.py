@@ -1,4 +1,4 @@
-"""The contents of the mapping files as validated models (DESIGN section 4).
+"""The contents of the mapping files as validated models (README, "Mapping tables").
 
 `SyncSettings` is settings.yaml; `ProductMapping`, `TaxCodeMapping` and `CustomerLink` are one row
 of products.csv, tax_codes.csv and customer_links.csv. Field order is the CSV column order.

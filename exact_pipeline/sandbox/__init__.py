@@ -1,7 +1,7 @@
 """The Exact Online sandbox: a local, faithful stand-in for Exact Online's REST API.
 
 Serve it with `exact-pipeline sandbox --port 8890 [--host 127.0.0.1] [--state FILE]` and point
-`EXACT_BASE_URL` at it. It speaks what the reference (`shared/reference/exact-online-api.md`)
+`EXACT_BASE_URL` at it. It speaks what Exact Online's API documentation
 describes: OAuth2 (`/api/oauth2/auth` consent page, `/api/oauth2/token`), `/api/v1/current/Me`,
 `/api/v1/{division}/{service}/{Entity}` with OData v2 verbose JSON (Atom XML without
 `Accept: application/json`), `bulk/` and `sync/` twins, per-division rate limits with the six

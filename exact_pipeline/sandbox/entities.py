@@ -5,7 +5,7 @@ types, POST-mandatory flags, GET-only marks, keys, methods and page sizes. What 
 knows beyond it is declared on top, by field name (`Know`): defaults, references, derived
 lookups, max lengths and business-rule mandatory fields; per set: mandatory filters, unique
 fields, bulk/ and sync/ twins, the business-rule hooks of `rules.py` and the methods it
-deliberately does not simulate. Default max lengths follow the reference's §7 item 7 and are
+deliberately does not simulate. Default max lengths follow Exact's documented limits and are
 overridable through the admin config (`field_limits`).
 """
 

@@ -1,7 +1,7 @@
 """Exact's published schema, the source of every entity set's fields.
 
-`exact_entities.json` is a byte-identical copy of `shared/reference/exact-entities.json` (how it
-was built: `exact-entities.md` beside that file): per entity, every field Exact documents with
+`exact_entities.json` (beside this module, taken from Exact's REST API reference pages) holds,
+per entity, every field Exact documents with
 its Edm type, POST-mandatory flag and GET-only mark, the key, the methods and the page size.
 `documented()` turns one entity into the sandbox's `Field`s; the sandbox's own knowledge
 (defaults, references, derived lookups, max lengths, business-rule mandatory fields) is
