@@ -44,14 +44,14 @@ def build_jobs(
     return sync, validate
 
 
-def build_fix_job(partitions: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
+def build_fix_job() -> dg.UnresolvedAssetJobDefinition:
     """What a mapping edit starts: the tables validated first (so the synced days record the
-    new tables as their input, and are no longer stale), then the days waiting for a fix."""
+    new tables as their input, and are no longer stale), then the days waiting for a fix. Its
+    partitions are the assets' own (`partitions_def` on a job is deprecated)."""
     return dg.define_asset_job(
         "apply_mapping_fix",
         selection=dg.AssetSelection.assets("mapping_tables")
         | dg.AssetSelection.groups("exact_sync"),
-        partitions_def=partitions,
         description="Validate the mapping tables, then re-run the days holding blocked or "
         "failed documents.",
     )
@@ -153,7 +153,7 @@ def build_automation(
             tags={RANGE_START: missing[0], RANGE_END: missing[-1], TRIGGER_TAG: "catch_up"},
         )
 
-    fix_job = build_fix_job(partitions)
+    fix_job = build_fix_job()
 
     @dg.sensor(
         jobs=[validate_job, fix_job],
