@@ -1,4 +1,5 @@
-"""`exact-pipeline bench`: the figures behind "fast" — seeding, reading, syncing, memory.
+"""`exact-pipeline bench`: the figures behind "fast" — seeding, reading, syncing, the sensor's
+latency (bench_latency.py), memory.
 
 Runs on an embedded Postgres (or `TEST_DATABASE_URL`'s server) and a sandbox child process,
 and prints what it measured; nothing is asserted here (the tests do that).
@@ -114,14 +115,39 @@ def bench_sync(admin_url: str, customers: int, today: date) -> None:
         sandbox.stop()
 
 
+PARTS = ("seed", "sync", "latency")
+
+
 @click.command()
 @click.option("--customers", default=8_500, show_default=True, help="≈100k invoices a year")
 @click.option("--months", default=12, show_default=True)
 @click.option("--sync-customers", default=300, show_default=True)
-def bench(customers: int, months: int, sync_customers: int) -> None:
-    """Measure seeding, reading, syncing and memory; print the figures."""
+@click.option(
+    "--latency-invoices",
+    default=3,
+    show_default=True,
+    help="invoices followed from their commit to Exact",
+)
+@click.option(
+    "--only",
+    type=click.Choice(PARTS),
+    multiple=True,
+    help="run these parts only (repeatable); default: all",
+)
+def bench(
+    customers: int, months: int, sync_customers: int, latency_invoices: int, only: tuple[str, ...]
+) -> None:
+    """Measure seeding, reading, syncing, the sensor's latency and memory; print the figures."""
+    parts = set(only or PARTS)
     today = date.today()
     with scratch_server() as admin_url:
-        bench_seed_and_read(admin_url, customers, months, today)
-        bench_sync(admin_url, sync_customers, today)
+        if "seed" in parts:
+            bench_seed_and_read(admin_url, customers, months, today)
+        if "sync" in parts:
+            bench_sync(admin_url, sync_customers, today)
+        if "latency" in parts:
+            # Imported here: it loads Dagster and the definitions, which the other parts skip.
+            from exact_pipeline.bench_latency import bench_latency
+
+            bench_latency(admin_url, latency_invoices)
     line("memory", f"peak RSS {peak_rss_mb():,.0f} MB")

@@ -32,6 +32,10 @@ def build_definitions(mappings: Mappings, exact_sync: ExactSync) -> dg.Definitio
         schedules=[*schedules, keep_alive_schedule(mappings.settings.timezone)],
         sensors=sensors,
         resources={"exact_sync": exact_sync},
+        # One process per run: the steps run one after another anyway (they depend on each
+        # other and share the `exact_api` pool), and a process per step cost ~10 s of imports
+        # each, which is most of a small run's latency (a sensor-triggered run, a mapping fix).
+        executor=dg.in_process_executor,
     )
 
 

@@ -66,6 +66,15 @@ def build_import_job() -> dg.UnresolvedAssetJobDefinition:
     )
 
 
+def mapping_cursor(cursor: str | None) -> tuple[str | None, int]:
+    """(fingerprint last seen, number of changes seen) from the mapping sensor's cursor; a
+    cursor written before the count holds the fingerprint alone."""
+    if not cursor:
+        return None, 0
+    fingerprint, _, count = cursor.partition(":")
+    return fingerprint, int(count or 0)
+
+
 def build_automation(
     mappings: Mappings,
     partitions: dg.TimeWindowPartitionsDefinition,
@@ -167,16 +176,20 @@ def build_automation(
         context: dg.SensorEvaluationContext, exact_sync: ExactSync
     ) -> dg.SensorResult | dg.SkipReason:
         fingerprint = exact_sync.mappings().fingerprint()
-        if fingerprint == context.cursor:
+        seen, changes = mapping_cursor(context.cursor)
+        if fingerprint == seen:
             return dg.SkipReason("mapping tables unchanged")
-        # The previous fingerprint too: an edit undone later is a change again.
-        run_key = f"mappings:{fingerprint}:{context.cursor}"
+        # A count of the changes seen: an edit undone and made again is a new change, and a
+        # run key is never reused (Dagster would drop the request).
+        run_key = f"mappings:{fingerprint}:{changes + 1}"
         with psycopg.connect(exact_sync.settings().state_url, autocommit=True) as state:
             ledger.ensure_schema(state)
             waiting = [day.isoformat() for day in ledger.days_waiting_for_a_fix(state)]
         existing = set(partitions.get_partition_keys(datetime.now(zone)))
         days = [day for day in automated_keys(mappings, waiting) if day in existing]
-        return dg.SensorResult(run_requests=[fix_request(run_key, days)], cursor=fingerprint)
+        return dg.SensorResult(
+            run_requests=[fix_request(run_key, days)], cursor=f"{fingerprint}:{changes + 1}"
+        )
 
     def fix_request(run_key: str, days: list[str]) -> dg.RunRequest:
         """Validation alone, or validation then every waiting day in ONE run: one process and

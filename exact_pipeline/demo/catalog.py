@@ -160,6 +160,11 @@ UNMAPPED_PRODUCTS: tuple[Product, ...] = (
     Product("prod_beta_ai", "AI assistant (beta)", "subscription", 1900, "SUB-AI-BETA", None),
 )
 
+# An Exact item no billing product maps to: what `default_item_code` names for billing's lines
+# without a product (manual adjustments, goodwill credits) in sales_invoice mode. The demo's
+# settings leave it unset, so those lines block their documents until README step 3's fix.
+ADJUSTMENT_ITEM = Product("", "Adjustments and goodwill", "one_off", 0, "ADJUST", None)
+
 # Products whose lines carry the reduced rate (books: 9% NL / 6% BE) instead of the standard.
 REDUCED_RATE_PRODUCTS = frozenset({"prod_ebook"})
 

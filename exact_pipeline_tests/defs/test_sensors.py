@@ -117,6 +117,25 @@ def test_mapping_edit_requests_a_revalidation(
     assert changed.cursor != first.cursor
 
 
+def test_an_edit_undone_and_made_again_is_a_change_each_time(
+    build_defs: BuildDefs, mapping_folder: MappingFolder, dagster_instance: dg.DagsterInstance
+) -> None:
+    cursor = tick(build_defs, "mapping_changes", dagster_instance, None).cursor
+    row = "prod_beta_ai,SUB-AI-BETA,"
+    run_keys = []
+    for edit in ("add", "undo", "add again"):
+        if edit == "undo":
+            mapping_folder.replace("products.csv", f"{row}\n", "")
+        else:
+            mapping_folder.append("products.csv", row)
+        result = tick(build_defs, "mapping_changes", dagster_instance, cursor)
+        assert len(result.run_requests or []) == 1, edit
+        run_keys.append((result.run_requests or [])[0].run_key)
+        cursor = result.cursor
+    # Dagster drops a request whose run key it has seen: every change needs its own key.
+    assert len(set(run_keys)) == 3
+
+
 def test_partition_of_tomorrow_is_not_requested(
     build_defs: BuildDefs, billing: Billing, dagster_instance: dg.DagsterInstance
 ) -> None:

@@ -146,7 +146,7 @@ def test_malformed_code_in_a_table(
             "14 dagen",
         ),
         (
-            "# default_item_code: ...",
+            "# default_item_code: ADJUST",
             'default_item_code: " ITEM"',
             "default_item_code",
             ITEM,

@@ -27,7 +27,7 @@ def in_mode(mode: str) -> Callable[[str], str]:
 
 
 def with_default_item(tmp_path: Path, mode: str = "sales_invoice") -> Mappings:
-    edit = chain(replace("# default_item_code: ...", "default_item_code: MISC"), in_mode(mode))
+    edit = chain(replace("# default_item_code: ADJUST", "default_item_code: MISC"), in_mode(mode))
     return load_mappings(variant(tmp_path, {"settings.yaml": edit}))
 
 
