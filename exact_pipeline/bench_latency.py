@@ -49,6 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 SENSOR, DIVISION = "billing_changes", 310001
 DOCUMENT_TIMEOUT = 180.0  # seconds from launch: beyond it the run is reported stuck
 POLL = 0.25
+MAX_TICKS = 4  # a commit no tick has seen by then counts as missed (the sensor should need 1-2)
 
 
 @dataclass
@@ -92,15 +93,16 @@ class SensorDaemon:
         self.cursor = data.cursor
         return list(data.run_requests or [])
 
-    def loop_until(self, moment: float) -> list[dg.RunRequest]:
-        """The daemon's iterations up to `moment`; stops early at a tick requesting runs."""
-        while True:
-            time.sleep(max(0.0, min(self.next_loop, moment) - time.time()))
-            if time.time() >= moment:
-                return []
-            self.next_loop += MIN_INTERVAL_LOOP_TIME
-            if time.time() - self.last_tick >= self.interval and (requests := self.tick()):
-                return requests
+    def step(self) -> list[dg.RunRequest] | None:
+        """One iteration of the daemon's loop when it is due: the sensor ticks if its interval
+        has passed (None: no tick); the next iteration starts MIN_INTERVAL_LOOP_TIME after this
+        one began, or when it ended if it took longer."""
+        began = time.time()
+        if began < self.next_loop:
+            return None
+        requests = self.tick() if began - self.last_tick >= self.interval else None
+        self.next_loop = max(began + MIN_INTERVAL_LOOP_TIME, time.time())
+        return requests
 
 
 @contextmanager
@@ -189,7 +191,7 @@ class RunLauncher:
         }
         command = [sys.executable, "-m", "dagster", "job", "execute"]
         command += ["-m", "exact_pipeline.definitions", "-a", "defs", "-j", job]
-        log = (self.home / f"{request.run_key}.log".replace(":", "_").replace("|", "_")).open("wb")
+        log = self.log(request.run_key or "").open("wb")
         return subprocess.Popen(
             [*command, "--tags", json.dumps(tags)],
             env=self.env,
@@ -198,39 +200,98 @@ class RunLauncher:
             stderr=subprocess.STDOUT,
         )
 
+    def log(self, run_key: str) -> Path:
+        return self.home / f"run-{run_key.replace(':', '_').replace('|', '_')}.log"
+
     def start_time(self, run_key: str) -> float:
-        [record] = self.instance.get_run_records(dg.RunsFilter(tags={"dagster/run_key": run_key}))
-        if record.dagster_run.status != dg.DagsterRunStatus.SUCCESS:
-            raise click.ClickException(f"run {run_key}: {record.dagster_run.status.value}")
-        return float(record.start_time or 0)
+        """When the run's process started it; a run that did not succeed stops the bench."""
+        records = self.instance.get_run_records(dg.RunsFilter(tags={"dagster/run_key": run_key}))
+        if not records or records[0].dagster_run.status != dg.DagsterRunStatus.SUCCESS:
+            tail = self.log(run_key).read_text(errors="replace").splitlines()[-30:]
+            raise click.ClickException(f"run {run_key} did not succeed:\n" + "\n".join(tail))
+        return float(records[0].start_time or 0)
 
 
-def follow(
-    sample: Sample,
-    daemon: SensorDaemon,
-    launcher: RunLauncher,
-    present: Callable[[str], bool],
-    rng: random.Random,
-) -> None:
-    """The commit's tick, its run launched after the queue's wait, the document's arrival."""
-    ticks_before = daemon.ticks
-    while not (requests := daemon.loop_until(time.time() + daemon.interval)):
-        pass
-    sample.ticked, sample.ticks = daemon.last_tick, daemon.ticks - ticks_before
-    time.sleep(rng.uniform(0, launcher.dequeue_interval))
-    sample.launched = time.time()
-    job = daemon.sensor.job_name
-    processes = [(r.run_key, launcher.launch(job, r)) for r in requests]
-    deadline = sample.launched + DOCUMENT_TIMEOUT
-    while sample.present is None and time.time() < deadline:
-        if present(sample.number):
-            sample.present = time.time()
-        else:
-            # The daemon ticks on meanwhile; nothing new is committed, so nothing is requested.
-            daemon.loop_until(time.time() + POLL)
-    for run_key, process in processes:
-        process.wait(DOCUMENT_TIMEOUT)
-        sample.started = launcher.start_time(run_key or "")
+class Timeline:
+    """Invoices committed one after another, each at a random moment of the tick interval
+    after the tick that saw the previous one (so runs overlap only if one outlasts a tick, as
+    they would under the daemon); the daemon's loop, the queue and the runs played meanwhile."""
+
+    def __init__(
+        self,
+        daemon: SensorDaemon,
+        launcher: RunLauncher,
+        commit: Callable[[int], str],
+        present: Callable[[str], bool],
+        rng: random.Random,
+    ) -> None:
+        self.daemon, self.launcher, self.rng = daemon, launcher, rng
+        self.commit, self.present = commit, present
+        self.samples: list[Sample] = []
+        self.runs: list[tuple[Sample, str, subprocess.Popen[bytes]]] = []
+        self.queued: list[tuple[float, Sample, list[dg.RunRequest]]] = []
+        self.next_commit: float | None = None
+        self.unseen: Sample | None = None  # committed, no tick has requested its run yet
+
+    def run(self, invoices: int) -> list[Sample]:
+        self.next_commit = time.time() + self.rng.uniform(0, self.daemon.interval)
+        try:
+            while len(self.samples) < invoices or self.in_flight():
+                due = self.next_commit is not None and time.time() >= self.next_commit
+                if due and len(self.samples) < invoices:
+                    number = self.commit(len(self.samples) + 1)
+                    self.unseen = Sample(number, committed=time.time())
+                    self.samples.append(self.unseen)
+                    self.next_commit = None
+                self.on_tick(self.daemon.step())
+                self.launch_dequeued()
+                self.look_in_sandbox()
+                time.sleep(POLL)
+            for sample, run_key, process in self.runs:
+                if sample.present is None:
+                    process.kill()
+                process.wait(DOCUMENT_TIMEOUT)
+                sample.started = self.launcher.start_time(run_key)
+        finally:
+            for _, _, process in self.runs:
+                if process.poll() is None:
+                    process.kill()
+        return self.samples
+
+    def in_flight(self) -> bool:
+        deadline = time.time() - DOCUMENT_TIMEOUT
+        return self.unseen is not None or any(
+            s.present is None and (not s.launched or s.launched > deadline) for s in self.samples
+        )
+
+    def on_tick(self, requests: list[dg.RunRequest] | None) -> None:
+        if requests is None or (sample := self.unseen) is None:
+            return
+        sample.ticks += 1
+        if not requests:
+            if sample.ticks >= MAX_TICKS:
+                self.unseen = None
+                self.next_commit = time.time()
+            return
+        sample.ticked, self.unseen = self.daemon.last_tick, None
+        # The run queue daemon dequeues at its own pace: a uniform share of its interval.
+        waited = self.rng.uniform(0, self.launcher.dequeue_interval)
+        self.queued.append((sample.ticked + waited, sample, requests))
+        self.next_commit = sample.ticked + self.rng.uniform(0, self.daemon.interval)
+
+    def launch_dequeued(self) -> None:
+        for entry in [q for q in self.queued if q[0] <= time.time()]:
+            self.queued.remove(entry)
+            _, sample, requests = entry
+            sample.launched = time.time()
+            for request in requests:
+                process = self.launcher.launch(self.daemon.sensor.job_name, request)
+                self.runs.append((sample, request.run_key or "", process))
+
+    def look_in_sandbox(self) -> None:
+        for sample in self.samples:
+            if sample.launched and sample.present is None and self.present(sample.number):
+                sample.present = time.time()
 
 
 def report(samples: list[Sample], interval: float) -> None:
@@ -239,8 +300,10 @@ def report(samples: list[Sample], interval: float) -> None:
 
     done = [s for s in samples if s.present is not None]
     line = "{:<10}{}".format
-    if len(done) < len(samples):
-        click.echo(line("latency", f"{len(samples) - len(done)} invoice(s) never reached Exact"))
+    if missed := [s.number for s in samples if not s.ticked]:
+        click.echo(line("latency", f"not seen by the sensor in {MAX_TICKS} ticks: {missed}"))
+    if stuck := [s.number for s in samples if s.ticked and s.present is None]:
+        click.echo(line("latency", f"not in Exact {DOCUMENT_TIMEOUT:.0f} s after launch: {stuck}"))
     if not done:
         return
     click.echo(
@@ -316,13 +379,13 @@ def bench_latency(admin_url: str, invoices: int, seed: int = 7) -> None:
                     daemon = SensorDaemon(defs, instance)
                     launcher = RunLauncher(home, env, instance)
                     daemon.tick()  # the first tick starts at the head (its catch-up is not run)
-                    samples = []
-                    for index in range(1, invoices + 1):
-                        daemon.loop_until(time.time() + rng.uniform(0, daemon.interval))
-                        document = commit_copy(billing_url, original, index)
-                        sample = Sample(document.number, committed=time.time())
-                        follow(sample, daemon, launcher, lambda n: in_sandbox(sandbox, n), rng)
-                        samples.append(sample)
-                    report(samples, daemon.interval)
+                    timeline = Timeline(
+                        daemon,
+                        launcher,
+                        lambda index: commit_copy(billing_url, original, index).number,
+                        lambda number: in_sandbox(sandbox, number),
+                        rng,
+                    )
+                    report(timeline.run(invoices), daemon.interval)
         finally:
             sandbox.stop()

@@ -32,8 +32,9 @@ from exact_pipeline_tests.platform.pool_holder import POOL
 
 # Seconds to start a daemon or a run: generous, for 2 busy cores (a process start can take 30 s).
 DEADLINE = 300
-# Seconds from a crash to a failed run and a free slot, with FAST_MONITORING (production: 3 min).
-RECOVERY = 60
+# Seconds from a crash to a failed run and a free slot: the production promise (3 min). With
+# FAST_MONITORING it takes a few seconds on a quiet machine; the margin is for 2 loaded cores.
+RECOVERY = 180
 HOLDER_MODULE = "exact_pipeline_tests.platform.pool_holder"
 FAST_MONITORING = {"poll_interval_seconds": 1, "free_slots_after_run_end_seconds": 1}
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from exact_pipeline.demo import catalog
 from exact_pipeline.sandbox.process import SandboxProcess
 
 CLIENT_ID = "exact-pipeline-demo"
@@ -20,6 +21,8 @@ CLIENT_SECRET = "sandbox-secret"
 REDIRECT_URI = "http://localhost:8765/callback"
 NL, BE, FORBIDDEN = 310001, 320001, 330001
 JSON = {"Accept": "application/json"}
+# Sales items of a seeded demo division: one per product (mapped or not) and the adjustment item.
+SEEDED_ITEMS = len(catalog.PRODUCTS) + len(catalog.UNMAPPED_PRODUCTS) + 1
 
 
 def body_json(body: Any) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from exact_pipeline_tests.sandbox.helpers import NL, ExactClient
+from exact_pipeline_tests.sandbox.helpers import NL, SEEDED_ITEMS, ExactClient
 
 
 def _sync(exact: ExactClient, path: str, after: int = 1, select: str = "Timestamp") -> list[dict]:
@@ -144,4 +144,4 @@ def test_other_sync_endpoints_answer(exact: ExactClient) -> None:
             exact.get(path, NL, **{"$filter": "Timestamp gt 1", "$select": "Timestamp"}).status_code
             == 200
         )
-    assert len(_sync(exact, "sync/Logistics/Items")) == 21
+    assert len(_sync(exact, "sync/Logistics/Items")) == SEEDED_ITEMS
