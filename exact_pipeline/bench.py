@@ -19,7 +19,7 @@ from exact_pipeline.billing.read import read_documents
 from exact_pipeline.billing.seed import seed_billing
 from exact_pipeline.exact.client import ExactClient
 from exact_pipeline.exact.config import ExactConfig
-from exact_pipeline.mapping import load_mappings
+from exact_pipeline.mapping import Mappings, load_mappings
 from exact_pipeline.postgres import create_database, scratch_server
 from exact_pipeline.sandbox.process import SandboxProcess, consent_code
 from exact_pipeline.sync.engine import SyncEngine
@@ -34,6 +34,23 @@ def peak_rss_mb() -> float:
 
 def line(label: str, text: str) -> None:
     click.echo(f"{label:<10}{text}")
+
+
+def sandbox_config(sandbox: SandboxProcess) -> ExactConfig:
+    """The app as the sandbox knows it; its tokens stored under the key `bench`."""
+    return ExactConfig(
+        base_url=sandbox.url,
+        client_id="exact-pipeline-demo",
+        client_secret="sandbox-secret",
+        redirect_uri="http://127.0.0.1:8765/callback",
+        token_key="bench",
+    )
+
+
+def consent(sandbox: SandboxProcess, config: ExactConfig, mappings: Mappings) -> str:
+    """An authorization code for every division of the mapping tables."""
+    divisions = [e.division for e in mappings.settings.entities.values()]
+    return consent_code(sandbox.url, config.client_id, config.redirect_uri, divisions)
 
 
 def bench_seed_and_read(admin_url: str, customers: int, months: int, today: date) -> None:
@@ -62,15 +79,8 @@ def bench_sync(admin_url: str, customers: int, today: date) -> None:
     sandbox = SandboxProcess()
     try:
         sandbox.admin("POST", "config", minutely_limit=1_000_000, daily_limit=1_000_000)
-        config = ExactConfig(
-            base_url=sandbox.url,
-            client_id="exact-pipeline-demo",
-            client_secret="sandbox-secret",
-            redirect_uri="http://127.0.0.1:8765/callback",
-            token_key="bench",
-        )
-        divisions = [e.division for e in mappings.settings.entities.values()]
-        code = consent_code(sandbox.url, config.client_id, config.redirect_uri, divisions)
+        config = sandbox_config(sandbox)
+        code = consent(sandbox, config, mappings)
         zone = mappings.settings.zone
         end = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone)
         window = Window(end - timedelta(days=40), end)

@@ -31,6 +31,7 @@ import psycopg
 import yaml
 from dagster._daemon.sensor import MIN_INTERVAL_LOOP_TIME
 
+from exact_pipeline.bench import consent, sandbox_config
 from exact_pipeline.billing.models import BillingDocument
 from exact_pipeline.billing.read import read_documents
 from exact_pipeline.billing.seed import seed_billing
@@ -40,10 +41,9 @@ from exact_pipeline.defs.resources import ExactSync
 from exact_pipeline.demo import catalog
 from exact_pipeline.demo.prepare import EXACT_LIMITS
 from exact_pipeline.exact.client import ExactClient
-from exact_pipeline.exact.config import ExactConfig
 from exact_pipeline.mapping import Mappings, load_mappings
 from exact_pipeline.postgres import create_database, psycopg2_url
-from exact_pipeline.sandbox.process import SandboxProcess, consent_code
+from exact_pipeline.sandbox.process import SandboxProcess
 
 REPO = Path(__file__).resolve().parents[1]
 SENSOR, DIVISION = "billing_changes", 310001
@@ -213,9 +213,8 @@ class RunLauncher:
 
 
 class Timeline:
-    """Invoices committed one after another, each at a random moment of the tick interval
-    after the tick that saw the previous one (so runs overlap only if one outlasts a tick, as
-    they would under the daemon); the daemon's loop, the queue and the runs played meanwhile."""
+    """Invoices committed one at a time, each at a random moment of a tick interval once the
+    previous one is in Exact; the daemon's loop, the queue and the runs played meanwhile."""
 
     def __init__(
         self,
@@ -277,7 +276,6 @@ class Timeline:
         # The run queue daemon dequeues at its own pace: a uniform share of its interval.
         waited = self.rng.uniform(0, self.launcher.dequeue_interval)
         self.queued.append((sample.ticked + waited, sample, requests))
-        self.next_commit = sample.ticked + self.rng.uniform(0, self.daemon.interval)
 
     def launch_dequeued(self) -> None:
         for entry in [q for q in self.queued if q[0] <= time.time()]:
@@ -292,9 +290,11 @@ class Timeline:
         for sample in self.samples:
             if sample.launched and sample.present is None and self.present(sample.number):
                 sample.present = time.time()
+                # The next invoice only now: a run already under way would take it along.
+                self.next_commit = sample.present + self.rng.uniform(0, self.daemon.interval)
 
 
-def report(samples: list[Sample], interval: float) -> None:
+def report(samples: list[Sample], interval: float, dequeue_interval: float) -> None:
     def seconds(values: list[float]) -> str:
         return f"median {statistics.median(values):.1f} s, max {max(values):.1f} s"
 
@@ -310,7 +310,8 @@ def report(samples: list[Sample], interval: float) -> None:
         line(
             "latency",
             f"commit → document in Exact, {len(done)} invoices: "
-            f"{seconds([s.latency for s in done])} (sensor every {interval:.0f} s)",
+            f"{seconds([s.latency for s in done])} (sensor every {interval:.0f} s, "
+            f"run queue every {dequeue_interval:.0f} s, a process per run)",
         )
     )
     splits = {
@@ -329,10 +330,11 @@ def bench_latency(admin_url: str, invoices: int, seed: int = 7) -> None:
     dagster_url = create_database(admin_url, "bench_latency_dagster", drop_existing=True)
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as scratch:
-        folder = mapping_folder(Path(scratch), datetime.now().date().isoformat())
+        zone = load_mappings(REPO / "mappings").settings.zone
+        today = datetime.now(zone).date()
+        folder = mapping_folder(Path(scratch), today.isoformat())
         mappings = load_mappings(folder)
-        zone = mappings.settings.zone
-        midnight = datetime.combine(datetime.now(zone).date(), datetime.min.time(), zone)
+        midnight = datetime.combine(today, datetime.min.time(), zone)
         # History up to midnight: today's partition holds only the invoices measured.
         seed_billing(
             billing_url,
@@ -345,18 +347,9 @@ def bench_latency(admin_url: str, invoices: int, seed: int = 7) -> None:
         sandbox = SandboxProcess()
         try:
             sandbox.admin("POST", "config", **EXACT_LIMITS)
-            config = ExactConfig(
-                base_url=sandbox.url,
-                client_id="exact-pipeline-demo",
-                client_secret="sandbox-secret",
-                redirect_uri="http://127.0.0.1:8765/callback",
-                token_key="bench",
-            )
-            divisions = [e.division for e in mappings.settings.entities.values()]
+            config = sandbox_config(sandbox)
             with ExactClient(config, billing_url) as exact:
-                exact.connect(
-                    consent_code(sandbox.url, config.client_id, config.redirect_uri, divisions)
-                )
+                exact.connect(consent(sandbox, config, mappings))
             exact_sync = ExactSync(
                 billing_database_url=billing_url,
                 exact_client_secret=config.client_secret,
@@ -386,6 +379,6 @@ def bench_latency(admin_url: str, invoices: int, seed: int = 7) -> None:
                         lambda number: in_sandbox(sandbox, number),
                         rng,
                     )
-                    report(timeline.run(invoices), daemon.interval)
+                    report(timeline.run(invoices), daemon.interval, launcher.dequeue_interval)
         finally:
             sandbox.stop()
