@@ -16,14 +16,14 @@ import click
 import psycopg
 
 from exact_pipeline.billing.read import read_documents
-from exact_pipeline.billing.seed import seed_billing
-from exact_pipeline.exact.client import ExactClient
+from exact_pipeline.demo.seed import seed_billing
 from exact_pipeline.exact.config import ExactConfig
 from exact_pipeline.mapping import Mappings, load_mappings
 from exact_pipeline.postgres import create_database, scratch_server
 from exact_pipeline.sandbox.process import SandboxProcess, consent_code
-from exact_pipeline.sync.engine import SyncEngine
-from exact_pipeline.sync.reports import Window
+from exact_pipeline.state.exact import open_exact
+from exact_pipeline.sync.core.window import Window
+from exact_pipeline.sync.documents.engine import SyncEngine
 
 EXACT_CALLS_PER_MINUTE, EXACT_CALLS_PER_DAY = 60, 5_000
 
@@ -84,7 +84,7 @@ def bench_sync(admin_url: str, customers: int, today: date) -> None:
         zone = mappings.settings.zone
         end = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone)
         window = Window(end - timedelta(days=40), end)
-        with ExactClient(config, billing_url) as exact:
+        with open_exact(config, billing_url) as exact:
             exact.connect(code)
             sandbox.admin("DELETE", "requests")
             engine_args = {"billing_url": billing_url, "state_url": billing_url}

@@ -31,19 +31,18 @@ import psycopg
 import yaml
 from dagster._daemon.sensor import MIN_INTERVAL_LOOP_TIME
 
+from exact_pipeline import definitions
 from exact_pipeline.bench import consent, sandbox_config
 from exact_pipeline.billing.models import BillingDocument
 from exact_pipeline.billing.read import read_documents
-from exact_pipeline.billing.seed import seed_billing
 from exact_pipeline.billing.write import write_documents
-from exact_pipeline.definitions import build_definitions
-from exact_pipeline.defs.resources import ExactSync
 from exact_pipeline.demo import catalog
 from exact_pipeline.demo.prepare import EXACT_LIMITS
-from exact_pipeline.exact.client import ExactClient
+from exact_pipeline.demo.seed import seed_billing
 from exact_pipeline.mapping import Mappings, load_mappings
 from exact_pipeline.postgres import create_database, psycopg2_url
 from exact_pipeline.sandbox.process import SandboxProcess
+from exact_pipeline.state.exact import open_exact
 
 REPO = Path(__file__).resolve().parents[1]
 SENSOR, DIVISION = "billing_changes", 310001
@@ -70,6 +69,18 @@ class Sample:
         return self.present - self.committed
 
 
+@contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    """`env` as this process's environment for the block: the sensor's resources read it."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 class SensorDaemon:
     """The sensor daemon's loop for one sensor: cursor kept, ticks every minimum interval."""
 
@@ -86,7 +97,7 @@ class SensorDaemon:
             instance=self.instance,
             cursor=self.cursor,
             repository_def=self.defs.get_repository_def(),
-            resources={"exact_sync": self.defs.resources["exact_sync"]},
+            resources=self.defs.resources,
         )
         self.ticks, self.last_tick = self.ticks + 1, time.time()
         data = self.sensor.evaluate_tick(context)
@@ -348,13 +359,8 @@ def bench_latency(admin_url: str, invoices: int, seed: int = 7) -> None:
         try:
             sandbox.admin("POST", "config", **EXACT_LIMITS)
             config = sandbox_config(sandbox)
-            with ExactClient(config, billing_url) as exact:
+            with open_exact(config, billing_url) as exact:
                 exact.connect(consent(sandbox, config, mappings))
-            exact_sync = ExactSync(
-                billing_database_url=billing_url,
-                exact_client_secret=config.client_secret,
-                exact_token_key=config.token_key,
-            )
             env = {
                 **os.environ,
                 "BILLING_DATABASE_URL": billing_url,
@@ -365,10 +371,11 @@ def bench_latency(admin_url: str, invoices: int, seed: int = 7) -> None:
                 "EXACT_TOKEN_KEY": config.token_key,
                 "EXACT_MAPPINGS_DIR": str(folder),
             }
-            with dagster_home(dagster_url) as home:
+            with dagster_home(dagster_url) as home, environment(env):
                 env["DAGSTER_HOME"] = str(home)
                 with dg.DagsterInstance.from_config(str(home)) as instance:
-                    defs = build_definitions(mappings, exact_sync)
+                    # The definitions as the code server loads them, in the run's environment.
+                    defs = definitions.defs()
                     daemon = SensorDaemon(defs, instance)
                     launcher = RunLauncher(home, env, instance)
                     daemon.tick()  # the first tick starts at the head (its catch-up is not run)

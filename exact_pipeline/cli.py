@@ -14,7 +14,7 @@ COMMANDS = {
     "billing": ("exact_pipeline.billing.cli", "billing"),
     "mappings": ("exact_pipeline.mapping.cli", "mappings"),
     "sandbox": ("exact_pipeline.sandbox.cli", "sandbox"),
-    "auth": ("exact_pipeline.exact.cli", "auth"),
+    "auth": ("exact_pipeline.auth_cli", "auth"),
     "demo": ("exact_pipeline.demo.cli", "demo"),
     "demo-payments": ("exact_pipeline.demo.cli", "demo_payments"),
     "bench": ("exact_pipeline.bench", "bench"),

@@ -14,10 +14,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 STATE_SCHEMA = "exact_sync"
 
 
-class EnvSettings(BaseSettings):
-    """Read from the environment and a `.env` file in the working directory."""
+class PublicSettings(BaseSettings):
+    """The settings that are no secret (Dagster's resources show their values): where Exact
+    and the mapping tables are. Read from the environment and a `.env` file in the working
+    directory."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    exact_base_url: str = "https://start.exactonline.nl"
+    exact_client_id: str = ""
+    exact_redirect_uri: str = "http://localhost:8765/callback"
+    exact_mappings_dir: Path = Path("mappings")
+
+
+class EnvSettings(PublicSettings):
+    """Every setting: the public ones, the database URLs (which may hold a password) and the
+    secrets."""
 
     billing_database_url: str = Field(description="Postgres URL of the billing database")
     state_database_url: str | None = Field(
@@ -25,25 +37,12 @@ class EnvSettings(BaseSettings):
         description="Postgres URL for the ledger and tokens; default: the billing database "
         f"(schema `{STATE_SCHEMA}`)",
     )
-    exact_base_url: str = "https://start.exactonline.nl"
-    exact_client_id: str = ""
     exact_client_secret: SecretStr = SecretStr("")
-    exact_redirect_uri: str = "http://localhost:8765/callback"
     exact_token_key: SecretStr = SecretStr("")
-    exact_mappings_dir: Path = Path("mappings")
 
     @property
     def state_url(self) -> str:
         return self.state_database_url or self.billing_database_url
-
-
-class MappingsLocation(BaseSettings):
-    """Only where the mapping tables are: what Dagster needs to build its definitions, before
-    (and without) any database or Exact credentials."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
-
-    exact_mappings_dir: Path = Path("mappings")
 
 
 @lru_cache

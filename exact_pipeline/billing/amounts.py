@@ -17,10 +17,3 @@ def line_amounts(quantity: Decimal, unit_amount: Decimal, rate: Decimal) -> tupl
     """(amount excluding tax, tax) of a line: each rounded on the line, not on the document."""
     amount = round_half_up(quantity * unit_amount)
     return amount, round_half_up(amount * rate / _HUNDRED)
-
-
-def format_minor(amount: int) -> str:
-    """1234567 → '12,345.67' (two decimals: every currency of the demo has cents)."""
-    sign = "-" if amount < 0 else ""
-    units, cents = divmod(abs(amount), 100)
-    return f"{sign}{units:,}.{cents:02d}"

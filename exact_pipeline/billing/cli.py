@@ -50,7 +50,7 @@ def seed_command(
     reset: bool,
 ) -> None:
     """Fill the billing database with the demo company's data (deterministic per seed)."""
-    from exact_pipeline.billing.seed import SeedError, seed_billing
+    from exact_pipeline.demo.seed import SeedError, seed_billing
 
     try:
         report = seed_billing(

@@ -7,8 +7,8 @@ from typing import Any
 
 import dagster as dg
 
-from exact_pipeline.sync import ledger
-from exact_pipeline.sync.reports import CustomerReport, PushReport, StageReport
+from exact_pipeline.sync.documents import ledger
+from exact_pipeline.sync.documents.reports import CustomerReport, PushReport, StageReport
 
 MAX_TABLE_ROWS = 500  # the UI stays responsive; the ledger holds the rest
 

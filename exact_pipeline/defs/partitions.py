@@ -1,4 +1,11 @@
-"""Daily partitions of `issued_at`, in the mapping tables' timezone, from `history_start`."""
+"""Daily partitions of `issued_at`, in the mapping tables' timezone, from `history_start`.
+
+The partitions are part of the definitions, so they follow the tables as the code location
+loads them (`DAILY`, once per process): a bad table stops the load with the table's own
+message, and a change of `history_start` or `timezone` takes effect when the code location is
+reloaded. Everything else (`connection_date`, the codes) is read per run or tick through the
+`mapping_tables` resource.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,9 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
+from exact_pipeline.defs.resources import mapping_tables
 from exact_pipeline.mapping import Mappings
-from exact_pipeline.sync.engine import Window
+from exact_pipeline.sync.core.window import Window
 
 
 def daily_partitions(mappings: Mappings) -> dg.DailyPartitionsDefinition:
@@ -18,6 +26,12 @@ def daily_partitions(mappings: Mappings) -> dg.DailyPartitionsDefinition:
         timezone=settings.timezone,
         end_offset=1,
     )
+
+
+# The tables as the code location loaded them: only their history_start and timezone are used.
+AT_LOAD = mapping_tables().load()
+DAILY = daily_partitions(AT_LOAD)
+TIMEZONE, ZONE = AT_LOAD.settings.timezone, AT_LOAD.settings.zone
 
 
 def window_of(context: dg.AssetExecutionContext) -> Window:

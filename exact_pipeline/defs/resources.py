@@ -1,77 +1,108 @@
-"""The one resource every sync step uses, declared once with `EnvVar` (see definitions.py).
+"""One resource per system the pipeline talks to, declared once in `resources()`: the billing
+database, the state database, Exact Online and the mapping tables.
 
-Secrets arrive as `EnvVar`s, so the UI shows only the variables' names; everything else comes
-from the same environment through `EnvSettings`.
+Every setting is a field, so the UI's resource page shows the whole configuration. Settings that
+are no secret are read when the definitions load (environment or `.env`) and shown as values;
+secrets and the database URLs (which may hold a password) are `EnvVar`s, resolved only when a
+run or tick starts: the UI shows the variable's name, never its value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TypeVar
+import os
+from pathlib import Path
 
 import dagster as dg
-from pydantic import SecretStr
+from pydantic import Field, PrivateAttr
 
-from exact_pipeline.defs.run_health import stop_with_run_worker
 from exact_pipeline.exact.client import ExactClient
+from exact_pipeline.exact.config import ExactConfig
 from exact_pipeline.mapping import Mappings, load_mappings
-from exact_pipeline.settings import EnvSettings
-from exact_pipeline.sync.engine import SyncEngine
-from exact_pipeline.sync.payments import PaymentSync
-
-T = TypeVar("T", SyncEngine, PaymentSync)
+from exact_pipeline.settings import STATE_SCHEMA, PublicSettings
+from exact_pipeline.state.exact import open_exact
 
 
-class ExactSync(dg.ConfigurableResource):
-    """The billing database, the state database, the Exact connection and the mapping tables."""
+class BillingDatabase(dg.ConfigurableResource):
+    """The billing database: the documents, customers and payments to sync (read), and the
+    payments imported from Exact (written)."""
 
-    billing_database_url: str
-    exact_client_secret: str
-    exact_token_key: str
+    url: str = Field(description="Postgres URL (BILLING_DATABASE_URL)")
 
-    def settings(self) -> EnvSettings:
-        return EnvSettings(
-            billing_database_url=self.billing_database_url,
-            exact_client_secret=SecretStr(self.exact_client_secret),
-            exact_token_key=SecretStr(self.exact_token_key),
+
+class StateDatabase(dg.ConfigurableResource):
+    """The pipeline's own state: ledgers, Exact tokens, budgets and cursors."""
+
+    url: str = Field(
+        description=f"Postgres URL (STATE_DATABASE_URL; default: the billing database, schema "
+        f"`{STATE_SCHEMA}`)"
+    )
+
+
+class ExactOnline(dg.ConfigurableResource):
+    """The Exact Online app the pipeline connects as."""
+
+    base_url: str = Field(description="Exact's host (EXACT_BASE_URL)")
+    client_id: str = Field(description="The app's client id (EXACT_CLIENT_ID)")
+    redirect_uri: str = Field(description="The app's redirect URI (EXACT_REDIRECT_URI)")
+    client_secret: str = Field(description="The app's secret (EXACT_CLIENT_SECRET)")
+    token_key: str = Field(description="Encrypts the stored tokens (EXACT_TOKEN_KEY)")
+
+    def config(self) -> ExactConfig:
+        return ExactConfig(
+            base_url=self.base_url,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            redirect_uri=self.redirect_uri,
+            token_key=self.token_key,
         )
 
-    def mappings(self) -> Mappings:
-        return load_mappings(self.settings().exact_mappings_dir)
-
-    @contextmanager
-    def engine(self) -> Iterator[SyncEngine]:
-        """The document sync engine, with one Exact client for the step (one master-data pass
-        per division)."""
-        with self._connected(SyncEngine) as engine:
-            yield engine
-
-    @contextmanager
-    def payments(self) -> Iterator[PaymentSync]:
-        """The payment sync (`payment_sync` decides what it does), with its own Exact client."""
-        with self._connected(PaymentSync) as payments:
-            yield payments
-
-    @contextmanager
-    def _connected(self, kind: type[T]) -> Iterator[T]:
-        stop_with_run_worker()  # never an orphan calling Exact beside the next run
-        settings = self.settings()
-        with (
-            ExactClient.from_settings(settings) as exact,
-            kind(
-                billing_url=settings.billing_database_url,
-                state_url=settings.state_url,
-                mappings=load_mappings(settings.exact_mappings_dir),
-                exact=exact,
-            ) as sync,
-        ):
-            yield sync
+    def client(self, state: StateDatabase) -> ExactClient:
+        """A client for one step: it caches master data for the step, its tokens, budgets and
+        cursors live in the state database."""
+        return open_exact(self.config(), state.url)
 
 
-def exact_sync_from_env() -> ExactSync:
-    return ExactSync(
-        billing_database_url=dg.EnvVar("BILLING_DATABASE_URL"),
-        exact_client_secret=dg.EnvVar("EXACT_CLIENT_SECRET"),
-        exact_token_key=dg.EnvVar("EXACT_TOKEN_KEY"),
+class MappingTables(dg.ConfigurableResource):
+    """The mapping tables (settings.yaml and the CSV files), loaded once per run (or tick)."""
+
+    folder: str = Field(description="The tables' folder (EXACT_MAPPINGS_DIR)")
+    _tables: Mappings | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._tables = self.load()
+
+    def load(self) -> Mappings:
+        """The tables as the folder holds them now; a bad table raises its own message."""
+        return load_mappings(Path(self.folder))
+
+    @property
+    def tables(self) -> Mappings:
+        """This run's tables: all its steps see the same ones, even if the folder changes."""
+        if self._tables is None:  # used outside a run (a direct call)
+            self._tables = self.load()
+        return self._tables
+
+
+def mapping_tables() -> MappingTables:
+    return MappingTables(folder=str(PublicSettings().exact_mappings_dir))
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    public = PublicSettings()
+    # The state database defaults to the billing database: the UI names the variable used.
+    state = "STATE_DATABASE_URL" if os.environ.get("STATE_DATABASE_URL") else "BILLING_DATABASE_URL"
+    return dg.Definitions(
+        resources={
+            "billing_database": BillingDatabase(url=dg.EnvVar("BILLING_DATABASE_URL")),
+            "state_database": StateDatabase(url=dg.EnvVar(state)),
+            "exact_online": ExactOnline(
+                base_url=public.exact_base_url,
+                client_id=public.exact_client_id,
+                redirect_uri=public.exact_redirect_uri,
+                client_secret=dg.EnvVar("EXACT_CLIENT_SECRET"),
+                token_key=dg.EnvVar("EXACT_TOKEN_KEY"),
+            ),
+            "mapping_tables": mapping_tables(),
+        }
     )

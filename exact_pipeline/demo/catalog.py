@@ -1,7 +1,7 @@
 """The demo company's world, declared once.
 
-The billing seed (`exact_pipeline.billing.seed`), the demo mapping tables (`mappings/`) and the
-sandbox's seeded Exact divisions (`exact_pipeline.sandbox`) are all built from these
+The billing seed (`exact_pipeline.demo.seed`), the demo mapping tables (`mappings/`) and the
+sandbox's seeded Exact divisions (`sandbox_world`) are all built from these
 declarations, so the three agree by construction. A test checks `mappings/` against them.
 """
 

@@ -39,15 +39,15 @@ def demo_payments(root: Path, count: int, seed: int) -> None:
     """Register customer payments in the demo's Exact (through the Exact API, as a bookkeeper
     would), for trying `payment_sync: exact_to_billing`."""
     from exact_pipeline.demo.payments import register_demo_payments
-    from exact_pipeline.exact import ExactClient
     from exact_pipeline.mapping import load_mappings
     from exact_pipeline.settings import EnvSettings
+    from exact_pipeline.state.exact import exact_from_settings
 
     env_file = root / "demo.env"
     if not env_file.exists():
         raise click.ClickException(f"{env_file} not found: start the demo first (make demo)")
     settings = EnvSettings(_env_file=env_file)  # type: ignore[call-arg]
-    with ExactClient.from_settings(settings) as exact:
+    with exact_from_settings(settings) as exact:
         paid = register_demo_payments(
             exact, load_mappings(settings.exact_mappings_dir), count, seed
         )

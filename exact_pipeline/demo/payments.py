@@ -17,13 +17,13 @@ from decimal import ROUND_DOWN
 from typing import Any
 
 from exact_pipeline.exact import ExactClient
+from exact_pipeline.exact.currency import quantum
 from exact_pipeline.exact.endpoints import BANK_ENTRIES, BULK_RECEIVABLES
 from exact_pipeline.exact.models import Receivable
+from exact_pipeline.exact.odata import exact_day
 from exact_pipeline.mapping import Cause, EntityMapping, Mappings
-from exact_pipeline.sync.money import quantum
-from exact_pipeline.sync.payment_exact import (
+from exact_pipeline.sync.payments.receipts import (
     Receipt,
-    exact_day,
     receipt_accounts,
     receipt_entry,
     receipt_lookup,

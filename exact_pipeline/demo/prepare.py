@@ -9,9 +9,9 @@ import httpx
 import psycopg
 
 from exact_pipeline.demo import catalog
-from exact_pipeline.exact.client import ExactClient
 from exact_pipeline.sandbox.process import consent_code
 from exact_pipeline.settings import EnvSettings
+from exact_pipeline.state.exact import exact_from_settings
 
 # The demo sandbox is generous so a first start syncs its weeks in a few minutes; the tests and
 # `exact-pipeline demo --exact-limits` use Exact's own 60 a minute and 5,000 a day.
@@ -34,7 +34,7 @@ def prepare_billing(url: str, say: Say = click.echo) -> None:
         if has_invoices(conn):
             say("billing database already holds demo data: keeping it")
             return
-    from exact_pipeline.billing.seed import seed_billing
+    from exact_pipeline.demo.seed import seed_billing
 
     say("seeding the demo billing database (a company, 12 months, a PDF per document) …")
     say(f"seeded: {seed_billing(url)}")
@@ -52,7 +52,7 @@ def prepare_sandbox(sandbox_url: str, exact_limits: bool, say: Say = click.echo)
 def connect_to_sandbox(settings: EnvSettings, sandbox_url: str, say: Say = click.echo) -> None:
     """Consent for the demo divisions, as `exact-pipeline auth login` would after a click on the
     sandbox's approval page; skipped while a live connection is stored."""
-    with ExactClient.from_settings(settings) as exact:
+    with exact_from_settings(settings) as exact:
         stored = exact.tokens.load()
         if stored and not stored.is_dead:
             say(f"connected to Exact as {stored.user_name} (kept)")

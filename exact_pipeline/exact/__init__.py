@@ -1,6 +1,11 @@
-"""Exact Online client: OAuth + encrypted token store, paced transport, typed entities.
+"""Exact Online client library: OAuth and the token chain, paced transport, Exact's vocabulary.
 
-The pipeline needs only what is re-exported here; endpoints live in `exact.endpoints`.
+It imports nothing of the pipeline. What it keeps between runs lives in the `Stores` it is
+handed (protocols; the pipeline's are in Postgres: `exact_pipeline.state.exact`), and its HTTP
+transport can be injected (`httpx.BaseTransport`).
+
+Exact's vocabulary: `models` (read), `payloads` (write), `endpoints` (where each entity lives),
+`codes` (type codes), `fields` (text limits), `currency` (decimals per currency), `openitems`.
 """
 
 from exact_pipeline.exact.client import ExactClient
@@ -23,7 +28,8 @@ from exact_pipeline.exact.errors import (
 from exact_pipeline.exact.masterdata import MasterData
 from exact_pipeline.exact.odata import eq, literal
 from exact_pipeline.exact.ratelimit import Budget
-from exact_pipeline.exact.transport import RetryPolicy
+from exact_pipeline.exact.retry import RetryPolicy
+from exact_pipeline.exact.stores import Stores
 from exact_pipeline.exact.writes import LookupKey
 
 __all__ = [
@@ -45,6 +51,7 @@ __all__ = [
     "ReauthorizationRequired",
     "RetryPolicy",
     "ServerError",
+    "Stores",
     "TokenNotSaved",
     "eq",
     "literal",

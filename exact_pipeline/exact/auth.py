@@ -27,10 +27,8 @@ import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import httpx
-import psycopg
 
 from exact_pipeline.exact.clock import ServerClock, utc
 from exact_pipeline.exact.config import ExactConfig
@@ -41,10 +39,8 @@ from exact_pipeline.exact.oauth import (
     TooEarlyToRefresh,
     refresh_grant,
 )
-from exact_pipeline.exact.tokens import StoredConnection, TokenStore
-
-if TYPE_CHECKING:
-    from exact_pipeline.exact.transport import RetryPolicy
+from exact_pipeline.exact.retry import RetryPolicy
+from exact_pipeline.exact.tokens import StoredConnection, TokenStore, TokenStoreError
 
 REFRESH_WINDOW = 30.0  # refresh in the token's last 30 s (Exact's advice)
 
@@ -147,15 +143,14 @@ class TokenManager:
             try:
                 self._store.save_refresh(grant)
                 return
-            except psycopg.Error as exc:
+            except TokenStoreError as exc:
                 error = exc
             if failures < attempts:
                 self._sleep(self._retry.delay(failures))
-        reason = f"storing the rotated token failed {attempts} times ({type(error).__name__}: "
-        reason += f"{str(error).strip()})"
+        reason = f"storing the rotated token failed {attempts} times ({error})"
         # So that every other process stops too, instead of presenting the old token; when the
         # database refuses that as well, the error raised below still says what to do.
-        with contextlib.suppress(psycopg.Error):
+        with contextlib.suppress(TokenStoreError):
             self._store.mark_dead(f"{TokenNotSaved.summary}: {reason}")
         raise self._stop(TokenNotSaved(reason)) from None
 

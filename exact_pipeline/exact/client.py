@@ -1,10 +1,11 @@
 """`ExactClient`: the one façade the pipeline talks to Exact Online through.
 
-Create ONE client per run (it holds the HTTP connection pool, the state-database pool, the
-token manager, the per-division budgets and the master-data caches) and pass the division to
-every call:
+Create ONE client per run (it holds the HTTP connection pool, the token manager, the
+per-division budgets and the master-data caches) and pass the division to every call. What it
+keeps between runs (tokens, budgets, sync cursors, refusals) lives in the `Stores` it is
+handed, and it talks HTTP through an injectable `httpx.BaseTransport`:
 
-    with ExactClient.from_settings() as exact:
+    with ExactClient(config, stores) as exact:
         md = exact.master_data(310001)
         for entry in exact.list(310001, SALES_ENTRIES, filter=eq("YourRef", "INV-1")): ...
         entry = exact.create(310001, SALES_ENTRIES, payload, idempotency=LookupKey.field(
@@ -24,19 +25,18 @@ from exact_pipeline.exact import endpoints
 from exact_pipeline.exact.auth import TokenManager
 from exact_pipeline.exact.clock import EXACT_WINDOW, ServerClock
 from exact_pipeline.exact.config import ExactConfig
-from exact_pipeline.exact.cursors import SyncCursors
-from exact_pipeline.exact.db import open_pool
 from exact_pipeline.exact.endpoints import Endpoint, M
 from exact_pipeline.exact.errorblock import ErrorBlockGuard
 from exact_pipeline.exact.masterdata import MasterData
 from exact_pipeline.exact.models import Division, ExactModel, Me
 from exact_pipeline.exact.oauth import exchange_code
 from exact_pipeline.exact.odata import Page, eq, literal, page_of, record_of
-from exact_pipeline.exact.ratelimit import Budget, RateLimiter, load_budgets
-from exact_pipeline.exact.tokens import GrantedDivision, StoredConnection, TokenCipher, TokenStore
-from exact_pipeline.exact.transport import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, Transport
+from exact_pipeline.exact.ratelimit import Budget, RateLimiter
+from exact_pipeline.exact.retry import DEFAULT_RETRY, RetryPolicy
+from exact_pipeline.exact.stores import Stores
+from exact_pipeline.exact.tokens import GrantedDivision, StoredConnection
+from exact_pipeline.exact.transport import DEFAULT_TIMEOUT, Transport
 from exact_pipeline.exact.writes import LookupKey, create_safely
-from exact_pipeline.settings import EnvSettings, env_settings
 
 FIRST_SYNC_TIMESTAMP = 1  # Exact's documented start: `Timestamp gt 1`
 VALUES_PER_CALL = 20  # keys per `or` filter: ~1,100 characters of GUIDs, far below the URL limit
@@ -46,22 +46,23 @@ class ExactClient:
     def __init__(
         self,
         config: ExactConfig,
-        state_url: str,
+        stores: Stores,
         *,
+        transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
         minute_seconds: float = EXACT_WINDOW,
     ) -> None:
-        """`minute_seconds`: length of the rate-limit window (60 at Exact; the sandbox's is
-        configurable). `sleep` is how the client waits (pacing, backoff)."""
+        """`stores` are the client's from now on (closed with it). `transport`: httpx's
+        default when None. `minute_seconds`: length of the rate-limit window (60 at Exact; the
+        sandbox's is configurable). `sleep` is how the client waits (pacing, backoff)."""
         self.config = config
-        cipher = TokenCipher(config.token_key)
-        self._pool = open_pool(state_url)
-        self._http = httpx.Client(timeout=timeout)
+        self._stores = stores
+        self._http = httpx.Client(timeout=timeout, transport=transport)
         self._clock = ServerClock(minute_seconds)
-        self.tokens = TokenStore(self._pool, cipher, config.connection_key)
-        self._limiter = RateLimiter(self._clock, self._pool, sleep)
+        self.tokens = stores.tokens
+        self._limiter = RateLimiter(self._clock, stores.budgets, sleep)
         self._auth = TokenManager(config, self._http, self._clock, self.tokens, retry, sleep)
         self._retry = retry
         self._transport = Transport(
@@ -72,19 +73,10 @@ class ExactClient:
             self._limiter,
             retry,
             sleep,
-            ErrorBlockGuard(self._pool, self._clock),
+            ErrorBlockGuard(stores.errors, self._clock),
         )
-        self._cursors = SyncCursors(self._pool)
+        self._cursors = stores.cursors
         self._master_data: dict[int, MasterData] = {}
-
-    @classmethod
-    def from_settings(
-        cls, settings: EnvSettings | None = None, *, state_url: str | None = None, **options: Any
-    ) -> ExactClient:
-        """From EXACT_* settings; tokens and state in `state_url` (default: STATE_DATABASE_URL,
-        else BILLING_DATABASE_URL)."""
-        settings = settings or env_settings()
-        return cls(ExactConfig.from_settings(settings), state_url or settings.state_url, **options)
 
     def __enter__(self) -> ExactClient:
         return self
@@ -94,7 +86,7 @@ class ExactClient:
 
     def close(self) -> None:
         self._http.close()
-        self._pool.close()
+        self._stores.close()
 
     # --- connecting ------------------------------------------------------------------
 
@@ -141,7 +133,7 @@ class ExactClient:
     def budget(self, division: int) -> Budget | None:
         """The division's API budget as last seen (X-RateLimit-* headers), by this client
         or, before its first call there, by any earlier run."""
-        return self._limiter.budget(division) or load_budgets(self._pool).get(division)
+        return self._limiter.budget(division) or self._stores.budgets.load().get(division)
 
     # --- reading -----------------------------------------------------------------------
 
@@ -228,7 +220,7 @@ class ExactClient:
     def master_data(self, division: int) -> MasterData:
         """The division's reference data, cached for the life of this client (one run)."""
         if division not in self._master_data:
-            self._master_data[division] = MasterData(self, division)
+            self._master_data[division] = MasterData(self.list, division)
         return self._master_data[division]
 
     # --- writing -----------------------------------------------------------------------

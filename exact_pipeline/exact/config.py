@@ -1,11 +1,11 @@
-"""The Exact app's connection settings, taken from the environment (README, "Environment")."""
+"""The Exact app's connection settings, as registered in Exact's App Center (named after the
+EXACT_* variables a deployment sets them from)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from exact_pipeline.exact.errors import ExactConfigurationError
-from exact_pipeline.settings import EnvSettings
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,6 @@ class ExactConfig:
         if missing:
             raise ExactConfigurationError(f"set {', '.join(missing)} (environment or .env)")
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
-
-    @classmethod
-    def from_settings(cls, settings: EnvSettings) -> ExactConfig:
-        return cls(
-            base_url=settings.exact_base_url,
-            client_id=settings.exact_client_id,
-            client_secret=settings.exact_client_secret.get_secret_value(),
-            redirect_uri=settings.exact_redirect_uri,
-            token_key=settings.exact_token_key.get_secret_value(),
-        )
 
     @property
     def connection_key(self) -> str:

@@ -63,7 +63,8 @@ DOCUMENT_ATTACHMENTS = Endpoint("documents/DocumentAttachments", models.Document
 RECEIVABLES = Endpoint("cashflow/Receivables", models.Receivable, "ID")
 BULK_RECEIVABLES = Endpoint("bulk/Cashflow/Receivables", models.Receivable, "ID")
 # Receivables and payables together: keep LineType 20 (receipts) client-side.
-SYNC_PAYMENT_TERMS = Endpoint("sync/Cashflow/PaymentTerms", models.Receivable, "ID")
+SYNC_PAYMENT_TERMS = Endpoint("sync/Cashflow/PaymentTerms", models.PaymentTerm, "ID")
+SYNC_DELETED = Endpoint("sync/Deleted", models.Deletion, "ID")
 SYNC_TRANSACTION_LINES = Endpoint("sync/Financial/TransactionLines", models.TransactionLine, "ID")
 BANK_ENTRIES = Endpoint("financialtransaction/BankEntries", models.BankEntry, "EntryID")
 BANK_ENTRY_LINES = Endpoint("financialtransaction/BankEntryLines", models.BankEntryLine, "ID")

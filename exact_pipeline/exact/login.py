@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from exact_pipeline.exact.client import ExactClient
-from exact_pipeline.exact.config import ExactConfig
 from exact_pipeline.exact.errors import AuthenticationError
 from exact_pipeline.exact.oauth import authorize_url
 from exact_pipeline.exact.tokens import StoredConnection
@@ -27,13 +26,13 @@ PAGE_FAILED = b"<html><body><h1>Not connected</h1>See the terminal.</body></html
 
 
 def login(
-    config: ExactConfig,
-    state_url: str,
+    client: ExactClient,
     *,
     code: str | None = None,
     timeout: float = 300.0,
     echo: Callable[[str], None] = print,
 ) -> StoredConnection:
+    config = client.config
     state = secrets.token_urlsafe(16)
     url = authorize_url(config, state)
     if code is not None:
@@ -45,8 +44,7 @@ def login(
             echo(f"Open this URL, sign in and approve access:\n{url}")
             echo(f"Waiting for Exact to redirect to {config.redirect_uri} …")
             code = catcher.wait(timeout)
-    with ExactClient(config, state_url) as client:
-        return client.connect(code)
+    return client.connect(code)
 
 
 def code_from_paste(text: str) -> str:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from exact_pipeline.exact import endpoints
+from exact_pipeline.exact.endpoints import Endpoint, M
 from exact_pipeline.exact.models import (
     Account,
     GLAccount,
@@ -26,9 +27,6 @@ from exact_pipeline.exact.models import (
     VATCode,
 )
 
-if TYPE_CHECKING:
-    from exact_pipeline.exact.client import ExactClient
-
 
 class Coded(Protocol):
     Code: str | None
@@ -37,36 +35,42 @@ class Coded(Protocol):
 C = TypeVar("C", bound=Coded)
 
 
+class Lister(Protocol):
+    """How master data is read: `ExactClient.list` (passed in, so this module needs no client)."""
+
+    def __call__(self, division: int, endpoint: Endpoint[M], /) -> Iterator[M]: ...
+
+
 class MasterData:
-    def __init__(self, client: ExactClient, division: int) -> None:
-        self._client = client
+    def __init__(self, list_all: Lister, division: int) -> None:
+        self._list = list_all
         self.division = division
 
     @cached_property
     def items(self) -> dict[str, Item]:
-        return self._by_code(self._client.list(self.division, endpoints.SYNC_ITEMS))
+        return self._by_code(self._list(self.division, endpoints.SYNC_ITEMS))
 
     @cached_property
     def vat_codes(self) -> dict[str, VATCode]:
-        return self._by_code(self._client.list(self.division, endpoints.VAT_CODES))
+        return self._by_code(self._list(self.division, endpoints.VAT_CODES))
 
     @cached_property
     def gl_accounts(self) -> dict[str, GLAccount]:
-        return self._by_code(self._client.list(self.division, endpoints.SYNC_GL_ACCOUNTS))
+        return self._by_code(self._list(self.division, endpoints.SYNC_GL_ACCOUNTS))
 
     @cached_property
     def journals(self) -> dict[str, Journal]:
-        return self._by_code(self._client.list(self.division, endpoints.JOURNALS))
+        return self._by_code(self._list(self.division, endpoints.JOURNALS))
 
     @cached_property
     def payment_conditions(self) -> dict[str, PaymentCondition]:
-        return self._by_code(self._client.list(self.division, endpoints.PAYMENT_CONDITIONS))
+        return self._by_code(self._list(self.division, endpoints.PAYMENT_CONDITIONS))
 
     @cached_property
     def accounts(self) -> list[Account]:
         """Every account, for matching customers; accounts created during the run are added
         by the caller with `add_account`."""
-        return list(self._client.list(self.division, endpoints.SYNC_ACCOUNTS))
+        return list(self._list(self.division, endpoints.SYNC_ACCOUNTS))
 
     def add_account(self, account: Account) -> None:
         self.accounts.append(account)

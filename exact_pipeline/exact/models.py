@@ -286,6 +286,21 @@ class Receivable(ExactModel):
     Currency: str | None = None
 
 
+class PaymentTerm(Receivable):
+    """A row of `sync/Cashflow/PaymentTerms`: a receivable (or payable) and its line type."""
+
+    LineType: int | None = None  # codes.RECEIPT_LINE_TYPE for a receivable
+
+
+class Deletion(ExactModel):
+    """A row of `sync/Deleted`: a record removed from Exact, by key and entity type."""
+
+    ID: UUID | None = None
+    EntityKey: UUID | None = None
+    EntityType: int | None = None  # codes.PAYMENT_TERM_DELETED: a receivable row
+    DeletedDate: ExactDateTime = None
+
+
 class TransactionLine(ExactModel):
     """A ledger line (`sync/Financial/TransactionLines`): Type 20/21 sales, 40 cash flow."""
 

@@ -13,10 +13,11 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 _DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _EPOCH = datetime(1970, 1, 1)
@@ -27,6 +28,19 @@ def parse_date(value: Any) -> Any:
     if isinstance(value, str) and (match := _DATE.match(value)):
         return _EPOCH + timedelta(milliseconds=int(match.group(1)))
     return value
+
+
+def exact_day(moment: datetime, zone: ZoneInfo) -> datetime:
+    """The local day of `moment`, as the naive midnight Exact wants for a date."""
+    return datetime.combine(moment.astimezone(zone).date(), time())
+
+
+def from_exact_day(value: datetime | date | None, zone: ZoneInfo, default: datetime) -> datetime:
+    """Exact's naive local date → the aware midnight of that day in `zone`."""
+    if value is None:
+        return default
+    day = value.date() if isinstance(value, datetime) else value
+    return datetime.combine(day, time(), zone)
 
 
 def decode(content: bytes) -> Any:

@@ -4,7 +4,8 @@ Each division has a daily budget (`X-RateLimit-Limit/-Remaining/-Reset`) and a m
 (`X-RateLimit-Minutely-*`); resets are epoch milliseconds on the SERVER's clock. Before a call:
 a spent daily budget raises `DailyLimitReached` (nothing to wait for within a run); a spent
 minutely budget sleeps until the server's clock (see clock.py) reaches the minutely reset.
-The last budget seen per division is persisted so the next run and `auth status` know it.
+The last budget seen per division is handed to a `BudgetStore` so the next run and
+`auth status` know it.
 """
 
 from __future__ import annotations
@@ -13,17 +14,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from typing import Protocol
 
 import httpx
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
 
 from exact_pipeline.exact.clock import ServerClock, utc
 from exact_pipeline.exact.errors import DailyLimitReached
-from exact_pipeline.settings import STATE_SCHEMA
 
-TABLE = f"{STATE_SCHEMA}.exact_rate_limit"
 # A wait longer than this means our view of the server clock is wrong; never hang a run on it.
 MAX_MINUTELY_WAIT = 65.0
 SLEEP_MARGIN = 0.05
@@ -79,8 +76,10 @@ class Budget:
         return max(0.0, self.minutely_reset - now)
 
 
-def _utc(epoch: float | None) -> datetime | None:
-    return utc(epoch) if epoch is not None else None
+class BudgetStore(Protocol):
+    def save(self, division: int, budget: Budget, *, observed_at: float) -> None: ...
+
+    def load(self) -> dict[int, Budget]: ...
 
 
 class RateLimiter:
@@ -91,10 +90,10 @@ class RateLimiter:
     """
 
     def __init__(
-        self, clock: ServerClock, pool: ConnectionPool, sleep: Callable[[float], None] = time.sleep
+        self, clock: ServerClock, store: BudgetStore, sleep: Callable[[float], None] = time.sleep
     ) -> None:
         self._clock = clock
-        self._pool = pool
+        self._store = store
         self._sleep = sleep
         self._budgets: dict[int, Budget] = {}
         self._lock = threading.Lock()
@@ -133,53 +132,5 @@ class RateLimiter:
         with self._lock:
             budget = seen.merged_into(self._budgets.get(division))
             self._budgets[division] = budget
-        save_budget(self._pool, division, budget, observed_at=self._clock.now())
+        self._store.save(division, budget, observed_at=self._clock.now())
         return budget
-
-
-def save_budget(pool: ConnectionPool, division: int, budget: Budget, *, observed_at: float) -> None:
-    with pool.connection() as conn:
-        conn.execute(
-            f"""INSERT INTO {TABLE} (division, daily_limit, daily_remaining, daily_reset,
-                    minutely_limit, minutely_remaining, minutely_reset, observed_at)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-                ON CONFLICT (division) DO UPDATE SET
-                    daily_limit = EXCLUDED.daily_limit,
-                    daily_remaining = EXCLUDED.daily_remaining,
-                    daily_reset = EXCLUDED.daily_reset,
-                    minutely_limit = EXCLUDED.minutely_limit,
-                    minutely_remaining = EXCLUDED.minutely_remaining,
-                    minutely_reset = EXCLUDED.minutely_reset,
-                    observed_at = EXCLUDED.observed_at""",
-            (
-                division,
-                budget.daily_limit,
-                budget.daily_remaining,
-                _utc(budget.daily_reset),
-                budget.minutely_limit,
-                budget.minutely_remaining,
-                _utc(budget.minutely_reset),
-                utc(observed_at),
-            ),
-        )
-
-
-def load_budgets(pool: ConnectionPool) -> dict[int, Budget]:
-    with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(f"SELECT * FROM {TABLE}")
-        rows = cur.fetchall()
-
-    def epoch(value: datetime | None) -> float | None:
-        return value.timestamp() if value is not None else None
-
-    return {
-        row["division"]: Budget(
-            daily_limit=row["daily_limit"],
-            daily_remaining=row["daily_remaining"],
-            daily_reset=epoch(row["daily_reset"]),
-            minutely_limit=row["minutely_limit"],
-            minutely_remaining=row["minutely_remaining"],
-            minutely_reset=epoch(row["minutely_reset"]),
-        )
-        for row in rows
-    }

@@ -1,7 +1,7 @@
 """One HTTP call to Exact, with everything Exact's API documentation demands around it.
 
-- One call at a time per division (a lock per division in this process; across processes the
-  Dagster pool serialises), paced by the division's budget (ratelimit.py).
+- One call at a time per division (a lock per division in this process; across processes that
+  is the caller's to arrange), paced by the division's budget (ratelimit.py).
 - 401: refresh once (auth.py) and retry once. 403/404/400 and other 4xx: raised, never retried.
   Each 4xx (but 429) counts towards Exact's 10-errors-an-hour block: it is recorded, and an
   endpoint close to the block is not called (`EndpointPaused`, errorblock.py).
@@ -17,7 +17,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -37,24 +36,9 @@ from exact_pipeline.exact.errors import (
     ServerError,
 )
 from exact_pipeline.exact.ratelimit import Budget, RateLimiter
+from exact_pipeline.exact.retry import RetryPolicy
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    read_attempts: int = 4  # tries of a GET that meets 5xx / network failures
-    backoff: float = 0.5  # seconds before the first retry, doubled each time
-    rate_limited_attempts: int = 6  # consecutive 429s waited out before giving up
-    write_attempts: int = 4  # POSTs of a create that meets 5xx / network failures (writes.py)
-    save_attempts: int = 5  # tries to store a rotated token in the state database (auth.py)
-
-    def delay(self, failures: int) -> float:
-        """Seconds to wait after the `failures`-th failure in a row."""
-        return self.backoff * 2 ** (failures - 1)
-
-
-DEFAULT_RETRY = RetryPolicy()
 
 
 class Transport:

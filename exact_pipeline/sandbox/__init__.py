@@ -10,7 +10,9 @@ rules (journal numbering, receivables, payment matching). A page for humans is a
 
 Demo app: client_id `exact-pipeline-demo`, client_secret `sandbox-secret`, any redirect URI on
 `http://localhost…` or `http://127.0.0.1…`. The demo user may open divisions 310001 and
-320001; 330001 exists but answers 403 (`Reason: NoDivisionAccess`).
+320001; 330001 exists but answers 403 (`Reason: NoDivisionAccess`). The sandbox holds no
+company of its own: its user, divisions and master records are the `World` (`seed.py`) its
+command hands it, the demo company's (`exact_pipeline.demo.sandbox_world`).
 
 Admin API (JSON, not part of Exact, never rate limited or fault-injected)
 ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from fnmatch import fnmatchcase
 from exact_pipeline.sandbox.clock import Clock
 from exact_pipeline.sandbox.config import AppRegistration, SandboxConfig
 from exact_pipeline.sandbox.errors import ExactError, OAuthError
-from exact_pipeline.sandbox.seed import DEMO_USER, User
+from exact_pipeline.sandbox.seed import User
 
 
 @dataclass
@@ -69,8 +69,9 @@ def _dotnet(moment: float) -> str:
 
 
 class OAuth:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, user: User) -> None:
         self.clock = clock
+        self.user = user  # the one Exact user who signs in and consents
         self.codes: dict[str, AuthCode] = {}
         self.chains: dict[str, Chain] = {}
         self.access_tokens: dict[str, AccessToken] = {}
@@ -92,8 +93,8 @@ class OAuth:
         self.app(config, client_id, redirect_uri)
         if not divisions:
             raise ValueError("Grant access to at least one division.")
-        if not set(divisions) <= set(DEMO_USER.divisions):
-            raise ValueError(f"{DEMO_USER.full_name} has no access to {sorted(divisions)}.")
+        if not set(divisions) <= set(self.user.divisions):
+            raise ValueError(f"{self.user.full_name} has no access to {sorted(divisions)}.")
         code = _stamp()
         self.codes[code] = AuthCode(client_id, redirect_uri, sorted(divisions), self.clock.epoch())
         self.revision += 1
@@ -134,7 +135,7 @@ class OAuth:
         chain = Chain(
             id=secrets.token_hex(8),
             client_id=client_id,
-            user_id=DEMO_USER.user_id,
+            user_id=self.user.user_id,
             divisions=code.divisions,
             refresh_token="",
             refresh_issued_at=now,
@@ -203,7 +204,7 @@ class OAuth:
         if found is None or self.clock.epoch() >= found.expires_at:
             raise ExactError(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
         chain = self.chains[found.chain_id]
-        return Grant(DEMO_USER, chain.client_id, tuple(chain.divisions))
+        return Grant(self.user, chain.client_id, tuple(chain.divisions))
 
     # persistence -------------------------------------------------------------------------
     def dump(self) -> dict:

@@ -18,8 +18,11 @@ import click
     help="JSON file the state is kept in (loaded at start, rewritten after each change).",
 )
 def sandbox(port: int, host: str, state_file: Path | None) -> None:
-    """Serve the Exact Online sandbox over HTTP (admin API under /_sandbox/)."""
+    """Serve the Exact Online sandbox over HTTP (admin API under /_sandbox/), seeded with the
+    demo company's Exact side."""
+    # The command is the one place that picks the world the sandbox serves.
+    from exact_pipeline.demo.sandbox_world import DEMO_WORLD
     from exact_pipeline.sandbox.server import serve
 
     click.echo(f"Exact Online sandbox on http://{host}:{port}/ (admin API: /_sandbox/)")
-    serve(host, port, state_file)
+    serve(host, port, DEMO_WORLD, state_file)

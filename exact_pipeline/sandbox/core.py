@@ -22,7 +22,7 @@ from exact_pipeline.sandbox.faults import FaultEngine
 from exact_pipeline.sandbox.ratelimit import ErrorBlocker, RateLimiter
 from exact_pipeline.sandbox.registry import Registry
 from exact_pipeline.sandbox.requestlog import RequestLog
-from exact_pipeline.sandbox.seed import seed
+from exact_pipeline.sandbox.seed import World, seed
 from exact_pipeline.sandbox.store import Store
 from exact_pipeline.sandbox.webhooks import Dispatcher
 
@@ -35,7 +35,8 @@ PERSIST_INTERVAL_SECONDS = 1.0
 class Sandbox:
     """Everything the HTTP layer serves. Callers hold `lock` (or use `transaction()`)."""
 
-    def __init__(self, state_file: Path | None = None) -> None:
+    def __init__(self, world: World, state_file: Path | None = None) -> None:
+        self.world = world
         self.lock = threading.RLock()
         self.registry = Registry()
         self.state_file = state_file
@@ -52,8 +53,8 @@ class Sandbox:
         self.config = SandboxConfig()
         self.clock = Clock()
         self.store = Store()
-        seed(self.store, self.clock.local_now())
-        self.oauth = OAuth(self.clock)
+        seed(self.store, self.world, self.clock.local_now())
+        self.oauth = OAuth(self.clock, self.world.user)
         self.limiter = RateLimiter()
         self.blocker = ErrorBlocker()
         self.faults = FaultEngine(self.config.seed)
@@ -65,7 +66,7 @@ class Sandbox:
 
     def reseed(self) -> None:
         """Restore the seeded master data; documents and added records stay."""
-        seed(self.store, self.clock.local_now())
+        seed(self.store, self.world, self.clock.local_now())
 
     def ctx(self, division: int, base_url: str) -> Ctx:
         return Ctx(

@@ -13,7 +13,6 @@ from exact_pipeline.sandbox.core import Sandbox
 from exact_pipeline.sandbox.errors import OAuthError
 from exact_pipeline.sandbox.html import e, layout
 from exact_pipeline.sandbox.responses import oauth_error_response
-from exact_pipeline.sandbox.seed import DEMO_USER
 from exact_pipeline.sandbox.store import GLOBAL
 
 
@@ -43,7 +42,7 @@ async def consent_page(request: Request) -> Response:
     boxes = "".join(
         f"<label><input type='checkbox' name='division' value='{d}' checked> "
         f"{d} - {e(divisions.get(d, ''))}</label>"
-        for d in DEMO_USER.divisions
+        for d in sandbox.world.user.divisions
     )
     login = (
         "<p class='muted'>force_login=1: signed in again as this user.</p>"
@@ -59,8 +58,8 @@ async def consent_page(request: Request) -> Response:
         f"<form class='consent' method='post' action='/api/oauth2/auth'>{hidden}"
         f"<p><b>{e(app.name)}</b> <span class='muted'>({e(client_id)})</span> asks to read and "
         "write data in your administrations.</p>"
-        f"<p>Signed in as <b>{e(DEMO_USER.full_name)}</b> "
-        f"<span class='muted'>{e(DEMO_USER.email)}</span></p>{login}"
+        f"<p>Signed in as <b>{e(sandbox.world.user.full_name)}</b> "
+        f"<span class='muted'>{e(sandbox.world.user.email)}</span></p>{login}"
         f"<p>Administrations to grant:</p>{boxes}"
         "<p><button class='primary' name='decision' value='approve'>Allow</button> "
         "<button name='decision' value='deny'>Deny</button></p></form>"

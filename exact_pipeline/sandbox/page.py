@@ -13,7 +13,6 @@ from starlette.responses import HTMLResponse, Response
 from exact_pipeline.sandbox.core import Sandbox
 from exact_pipeline.sandbox.html import e, layout, table
 from exact_pipeline.sandbox.schema import Record
-from exact_pipeline.sandbox.seed import DEMO_USER
 from exact_pipeline.sandbox.store import GLOBAL
 
 ACCOUNTS = "crm/Accounts"
@@ -69,7 +68,11 @@ async def index(request: Request) -> Response:
             receivables = sandbox.store.rows(code, RECEIVABLES)
             invoices = sandbox.store.rows(code, INVOICES)
             used = usage.get(str(code), {})
-            access = "" if code in DEMO_USER.divisions else " <span class=muted>(no access)</span>"
+            access = (
+                ""
+                if code in sandbox.world.user.divisions
+                else " <span class=muted>(no access)</span>"
+            )
             rows.append(
                 f"<tr><td><a href='/divisions/{code}'>{code}</a></td>"
                 f"<td>{e(divisions.get(code, {}).get('Description'))}{access}</td>"

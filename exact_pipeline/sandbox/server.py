@@ -11,11 +11,12 @@ import uvicorn
 from exact_pipeline.sandbox.app import create_app
 from exact_pipeline.sandbox.core import Sandbox
 from exact_pipeline.sandbox.gateway import ConnectionDropper
+from exact_pipeline.sandbox.seed import World
 
 
-def serve(host: str, port: int, state_file: Path | None) -> None:
+def serve(host: str, port: int, world: World, state_file: Path | None) -> None:
     dropper = ConnectionDropper()
-    sandbox = Sandbox(state_file)
+    sandbox = Sandbox(world, state_file)
     app = create_app(sandbox, dropper)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", date_header=False)

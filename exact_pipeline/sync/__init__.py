@@ -1,0 +1,42 @@
+"""The sync engine: billing's documents and payments into Exact Online, one domain per folder.
+
+    core/        what both domains share; imports neither of them
+      ledger.py    the ledger mechanism: tables of dataclass rows in the state database, reads,
+                   writes that return the row (`RETURNING`), claims (advisory locks)
+      writes.py    the write protocol: look up what may be posted, mark, POST once, unmark
+      outcomes.py  the one vocabulary of outcomes (documents, customers, payments)
+      errors.py    how Exact's failures are sorted (stops the run / the division / refused)
+                   and worded for a failure the next run retries
+      stops.py     divisions a run had to leave early, in one plain sentence
+      money.py     billing's minor units ↔ Exact's decimal amounts, for people and payloads
+      session.py   what an engine holds for one run (state connection, mappings, Exact client)
+      window.py    `Window`: the span of times an engine call works on
+      calls.py     API calls spent per division, as Exact counted them
+    documents/   invoices and credit notes (and the customers they need)
+      engine.py    `SyncEngine`: validate mappings, stage, link customers, push, reconcile
+      mapping_check.py  the mapping tables against each division's master data
+      transform.py plan a document from the mapping tables, bind Exact's codes, hash it once
+      staging.py   what the ledger should say about a document now (staged, blocked, flagged …)
+      reasons.py   why a document waits, is blocked or flagged: every such sentence, worded once
+      customers.py billing customers → Exact accounts: link, match or create
+      push.py      one document into Exact, step by step, never twice
+      reconcile.py Exact's totals against billing's
+      ledger.py    the document and customer ledger (on `core.ledger`)
+      reports.py, progress.py  what the engine reports, and progress lines while it pushes
+    payments/    payments, either direction (`payment_sync`), on top of documents
+      engine.py    `PaymentSync`: push, import, differences, pending, accept
+      push.py      billing_to_exact: receipts as bank entries
+      receipts.py  how a receipt is booked (bank journal, receivables GL, its reference)
+      importer.py  exact_to_billing: Exact's settled items written into billing
+      differences.py  "is it paid?" on both sides
+      ledger.py, report.py, step.py  the payments ledger, the run's report, a step's tools
+
+Arrows point down only: payments → documents → core, and each of them → `exact`, `mapping`
+and `billing`. Exact's own vocabulary (payload models, field limits, type codes, open items)
+lives in `exact`, never here.
+
+One pass per run: a window's documents are read, planned and hashed once per engine call
+(`staging.prepare`), and the push reuses that plan and those hashes; staging writes only the
+rows whose values changed, so the push staging again what the payloads step staged in the
+same run costs a read and no write; every ledger write returns the row it wrote.
+"""

@@ -12,7 +12,6 @@ import pytest
 
 from exact_pipeline.billing.amounts import line_amounts
 from exact_pipeline.billing.database import apply_schema
-from exact_pipeline.billing.demo_documents import reference_data
 from exact_pipeline.billing.models import (
     BillingDocument,
     Customer,
@@ -25,6 +24,7 @@ from exact_pipeline.billing.models import (
     TaxRate,
 )
 from exact_pipeline.billing.write import write_customers, write_reference_data
+from exact_pipeline.demo.documents import reference_data
 
 REFERENCE: ReferenceData = reference_data()
 ENTITIES = {e.id: e for e in REFERENCE.entities}

@@ -22,8 +22,8 @@ from exact_pipeline.billing.read import (
     read_products,
     read_tax_rates,
 )
-from exact_pipeline.billing.seed import seed_billing
 from exact_pipeline.billing.write import write_documents
+from exact_pipeline.demo.seed import seed_billing
 from exact_pipeline_tests.billing.conftest import REFERENCE, make_document
 
 Connection = psycopg.Connection[Any]

@@ -1,5 +1,6 @@
-"""Fixtures for the Dagster layer: the definitions built over an editable mapping folder, with
-the resource pointed at a real billing database, state database and the sandbox."""
+"""Fixtures for the Dagster layer: the definitions exactly as the code location loads them
+(exact_pipeline/definitions.py), their resources pointed through the environment at a real
+billing database, state database, the sandbox and an editable mapping folder."""
 
 from __future__ import annotations
 
@@ -9,46 +10,39 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from exact_pipeline.definitions import build_definitions
-from exact_pipeline.defs.resources import ExactSync
+from exact_pipeline import definitions
 from exact_pipeline.exact import ExactConfig
 from exact_pipeline_tests.exact.conftest import CLIENT_SECRET, TOKEN_KEY
 from exact_pipeline_tests.sync.builder import Billing
 from exact_pipeline_tests.sync.conftest import *  # noqa: F403  (the sync tests' fixtures)
 from exact_pipeline_tests.sync.conftest import MappingFolder
 
+BuildDefs = Callable[[], dg.Definitions]
+
 
 @pytest.fixture
-def exact_sync(
+def build_defs(
     billing: Billing,
     state_url: str,
     config: ExactConfig,
     mapping_folder: MappingFolder,
     monkeypatch: pytest.MonkeyPatch,
-) -> ExactSync:
-    """The resource as definitions.py declares it; the non-secret settings from the env."""
+) -> BuildDefs:
+    """`build_defs()` → the Definitions as the code location loads them, with the settings a
+    deployment sets in its environment (secrets included: the resources read them as EnvVars
+    when a run or tick starts)."""
     for name, value in {
+        "BILLING_DATABASE_URL": billing.url,
+        "STATE_DATABASE_URL": state_url,
         "EXACT_BASE_URL": config.base_url,
         "EXACT_CLIENT_ID": config.client_id,
+        "EXACT_CLIENT_SECRET": CLIENT_SECRET,
         "EXACT_REDIRECT_URI": config.redirect_uri,
-        "STATE_DATABASE_URL": state_url,
+        "EXACT_TOKEN_KEY": TOKEN_KEY,
         "EXACT_MAPPINGS_DIR": str(mapping_folder.folder),
     }.items():
         monkeypatch.setenv(name, value)
-    return ExactSync(
-        billing_database_url=billing.url,
-        exact_client_secret=CLIENT_SECRET,
-        exact_token_key=TOKEN_KEY,
-    )
-
-
-BuildDefs = Callable[[], dg.Definitions]
-
-
-@pytest.fixture
-def build_defs(mapping_folder: MappingFolder, exact_sync: ExactSync) -> BuildDefs:
-    """`build_defs()` → the Definitions over the mapping folder as it is now."""
-    return lambda: build_definitions(mapping_folder.load(), exact_sync)
+    return definitions.defs
 
 
 def run(
@@ -103,6 +97,6 @@ def tick(
         instance=instance,
         cursor=cursor,
         repository_def=defs.get_repository_def(),
-        resources={"exact_sync": defs.resources["exact_sync"]},
+        resources=defs.resources,
     )
     return sensor.evaluate_tick(context)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from exact_pipeline.defs.automation import RANGE_END, RANGE_START
+from exact_pipeline.defs.documents.automation import RANGE_END, RANGE_START
 from exact_pipeline_tests.defs.conftest import BuildDefs, check, check_states, run, tick
 from exact_pipeline_tests.exact.conftest import SandboxAdmin
 from exact_pipeline_tests.sync.builder import AMSTERDAM, Billing

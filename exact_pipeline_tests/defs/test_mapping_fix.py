@@ -10,7 +10,7 @@ import dagster as dg
 from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
 from dagster._core.loader import LoadingContextForTest
 
-from exact_pipeline.defs.automation import RANGE_END, RANGE_START
+from exact_pipeline.defs.documents.automation import RANGE_END, RANGE_START
 from exact_pipeline_tests.defs.conftest import BuildDefs, materialization, run, tick
 from exact_pipeline_tests.exact.conftest import SandboxAdmin
 from exact_pipeline_tests.sync.builder import AMSTERDAM, Billing

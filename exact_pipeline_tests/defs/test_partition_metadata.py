@@ -7,7 +7,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from exact_pipeline.defs.automation import RANGE_END, RANGE_START
+from exact_pipeline.defs.documents.automation import RANGE_END, RANGE_START
 from exact_pipeline_tests.defs.conftest import BuildDefs, materialization, run
 from exact_pipeline_tests.sync.builder import AMSTERDAM, Billing
 

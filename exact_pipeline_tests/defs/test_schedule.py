@@ -8,20 +8,20 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from exact_pipeline.definitions import build_definitions
-from exact_pipeline.defs.resources import ExactSync
+from exact_pipeline import definitions
+from exact_pipeline.defs.resources import MappingTables
 from exact_pipeline_tests.sync.conftest import MappingFolder
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def requested(mapping_folder: MappingFolder, at: datetime) -> list[str | None]:
-    resource = ExactSync(
-        billing_database_url="unused", exact_client_secret="-", exact_token_key="-"
-    )
-    defs = build_definitions(mapping_folder.load(), resource)
+    defs = definitions.defs()
     context = dg.build_schedule_context(
-        scheduled_execution_time=at, repository_def=defs.get_repository_def()
+        scheduled_execution_time=at,
+        repository_def=defs.get_repository_def(),
+        # The schedule reads only the mapping tables (connection_date), per tick.
+        resources={"mapping_tables": MappingTables(folder=str(mapping_folder.folder))},
     )
     data = defs.resolve_schedule_def("hourly_sync").evaluate_tick(context)
     assert data.run_requests is not None

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from exact_pipeline.billing.read import ChangeCursor
-from exact_pipeline.defs.automation import RANGE_END, RANGE_START
+from exact_pipeline.defs.documents.automation import RANGE_END, RANGE_START
 from exact_pipeline_tests.defs.conftest import BuildDefs, tick
 from exact_pipeline_tests.sync.builder import Billing
 from exact_pipeline_tests.sync.conftest import MappingFolder

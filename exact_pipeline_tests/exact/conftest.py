@@ -13,6 +13,7 @@ import pytest
 from exact_pipeline.exact import ExactClient, ExactConfig, RetryPolicy
 from exact_pipeline.sandbox.process import consent_code
 from exact_pipeline.settings import STATE_SCHEMA
+from exact_pipeline.state.exact import open_exact
 from exact_pipeline_tests.conftest import SandboxProcess, free_port
 
 CLIENT_ID = "exact-pipeline-demo"
@@ -102,7 +103,7 @@ def config(sandbox: SandboxProcess) -> ExactConfig:
 
 def connect(admin: SandboxAdmin, config: ExactConfig, state_url: str) -> None:
     """Consent for NL and BE through the admin API, and store the chain (as `auth login`)."""
-    with ExactClient(config, state_url) as client:
+    with open_exact(config, state_url) as client:
         client.connect(admin.code(config.redirect_uri))
 
 
@@ -113,5 +114,5 @@ def connected(admin: SandboxAdmin, config: ExactConfig, state_url: str) -> None:
 
 @pytest.fixture
 def client(connected: None, config: ExactConfig, state_url: str) -> Iterator[ExactClient]:
-    with ExactClient(config, state_url, retry=FAST_RETRY) as exact:
+    with open_exact(config, state_url, retry=FAST_RETRY) as exact:
         yield exact

@@ -14,6 +14,7 @@ import pytest
 
 from exact_pipeline.exact import ExactClient, ExactConfig, ReauthorizationRequired, ServerError
 from exact_pipeline.exact.endpoints import JOURNALS
+from exact_pipeline.state.exact import open_exact
 from exact_pipeline_tests.exact.conftest import (
     BE,
     CLIENT_ID,
@@ -33,7 +34,7 @@ def client(connected: None, admin: SandboxAdmin, config: ExactConfig, state_url:
     client sees the moved clock only through the rate-limit resets: a 1 s window makes them
     tell the time to the second (at Exact, `Date` does)."""
     admin.configure(window_seconds=1)
-    with ExactClient(config, state_url, retry=FAST_RETRY, minute_seconds=1) as exact:
+    with open_exact(config, state_url, retry=FAST_RETRY, minute_seconds=1) as exact:
         yield exact
 
 
@@ -116,14 +117,14 @@ def test_a_dead_chain_stops_every_process_until_login(
 
     # Every other process stops too, without touching Exact's token endpoint again.
     admin.clear_requests()
-    with ExactClient(config, state_url) as other, pytest.raises(ReauthorizationRequired):
+    with open_exact(config, state_url) as other, pytest.raises(ReauthorizationRequired):
         call(other)
     with pytest.raises(ReauthorizationRequired):
         call(client)
     assert admin.requests()["total"] == 0
 
     connect(admin, config, state_url)  # `auth login` again
-    with ExactClient(config, state_url) as revived:
+    with open_exact(config, state_url) as revived:
         call(revived, BE)
 
 
@@ -187,7 +188,7 @@ def _worker(
 ) -> None:
     """Call NL and BE alternately until told to stop; count calls in `calls[index]`."""
     try:
-        with ExactClient(
+        with open_exact(
             ExactConfig(**config), state_url, retry=FAST_RETRY, minute_seconds=1
         ) as client:
             while not stop.is_set():

@@ -15,14 +15,15 @@ import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
+from exact_pipeline.auth_cli import auth
 from exact_pipeline.exact import (
     ExactClient,
     ExactConfig,
     ExactConfigurationError,
     ReauthorizationRequired,
 )
-from exact_pipeline.exact.cli import auth
 from exact_pipeline.settings import env_settings
+from exact_pipeline.state.exact import open_exact
 from exact_pipeline_tests.exact.conftest import BE, NL, TOKEN_KEY, SandboxAdmin
 
 REPO = Path(__file__).resolve().parents[2]
@@ -117,7 +118,7 @@ def test_login_catches_the_redirect_and_stores_the_chain(
     assert login.returncode == 0, out + err
     assert "Connected as" in out and str(NL) in out and str(BE) in out
 
-    with ExactClient(config, state_url) as client:
+    with open_exact(config, state_url) as client:
         stored = client.tokens.load()
         assert stored is not None and not stored.is_dead
         assert {d.code for d in stored.divisions} >= {NL, BE}
@@ -174,7 +175,7 @@ def test_tokens_are_stored_encrypted_and_need_the_key(
         assert stored.refresh_token.encode() not in bytes(column)
 
     wrong = ExactConfig(**{**vars(config), "token_key": "another passphrase"})
-    with ExactClient(wrong, state_url) as other, pytest.raises(ExactConfigurationError) as info:
+    with open_exact(wrong, state_url) as other, pytest.raises(ExactConfigurationError) as info:
         other.me()
     assert "EXACT_TOKEN_KEY" in str(info.value)
 
@@ -183,7 +184,7 @@ def test_tokens_are_stored_encrypted_and_need_the_key(
 
 
 def test_without_a_connection_calls_ask_for_login(config: ExactConfig, state_url: str) -> None:
-    with ExactClient(config, state_url) as client, pytest.raises(ReauthorizationRequired) as info:
+    with open_exact(config, state_url) as client, pytest.raises(ReauthorizationRequired) as info:
         client.me()
     assert "exact-pipeline auth login" in str(info.value)
     assert TOKEN_KEY not in str(info.value)

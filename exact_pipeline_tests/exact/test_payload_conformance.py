@@ -18,12 +18,11 @@ from uuid import UUID
 import pytest
 from pydantic import BaseModel
 
-from exact_pipeline.exact import endpoints
+from exact_pipeline.exact import endpoints, payloads
 from exact_pipeline.exact.endpoints import Endpoint
 from exact_pipeline.exact.models import select_fields
 from exact_pipeline.sandbox.reference import entities
-from exact_pipeline.sync import payloads
-from exact_pipeline.sync.payment_exact import Receipt, ReceiptAccounts, receipt_entry
+from exact_pipeline.sync.payments.receipts import Receipt, ReceiptAccounts, receipt_entry
 
 # Every payload model → the entity it is POSTed to. A new payload must be listed here.
 PAYLOAD_ENTITIES: dict[type[payloads.Payload], str] = {

@@ -20,7 +20,7 @@ def holder_dir() -> Path:
 @dg.asset(pool=POOL)
 def holder(context: dg.AssetExecutionContext) -> None:
     """Holds the slot until killed, like a long sync step; says which processes run it."""
-    stop_with_run_worker()  # as ExactSync does before any call to Exact
+    stop_with_run_worker()  # as every step does before any call to Exact (defs/steps.py)
     marker = holder_dir() / "holding" / context.run_id
     marker.write_text(f"{os.getpid()} {os.getppid()}")
     time.sleep(600)

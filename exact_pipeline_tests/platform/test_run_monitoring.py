@@ -25,7 +25,7 @@ import pytest
 import yaml
 from dagster._core.storage.tags import RUN_KEY_TAG
 
-from exact_pipeline.defs.assets import EXACT_POOL
+from exact_pipeline.defs.steps import EXACT_POOL
 from exact_pipeline.postgres import psycopg2_url
 from exact_pipeline_tests.conftest import REPO
 from exact_pipeline_tests.platform.pool_holder import POOL

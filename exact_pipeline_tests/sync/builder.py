@@ -14,7 +14,6 @@ import psycopg
 
 from exact_pipeline.billing.amounts import line_amounts
 from exact_pipeline.billing.database import apply_schema
-from exact_pipeline.billing.demo_documents import reference_data
 from exact_pipeline.billing.models import (
     BillingDocument,
     Customer,
@@ -23,7 +22,8 @@ from exact_pipeline.billing.models import (
     DocumentStatus,
 )
 from exact_pipeline.billing.write import write_customers, write_documents, write_reference_data
-from exact_pipeline.sync.engine import Window
+from exact_pipeline.demo.documents import reference_data
+from exact_pipeline.sync.core.window import Window
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 DAY = date(2026, 11, 20)

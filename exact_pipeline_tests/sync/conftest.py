@@ -18,8 +18,9 @@ from exact_pipeline.billing.database import drop_schema
 from exact_pipeline.exact import ExactClient, ExactConfig
 from exact_pipeline.mapping import Mappings, load_mappings
 from exact_pipeline.settings import STATE_SCHEMA
-from exact_pipeline.sync.engine import SyncEngine
-from exact_pipeline.sync.session import SyncSession
+from exact_pipeline.state.exact import open_exact
+from exact_pipeline.sync.core.session import SyncSession
+from exact_pipeline.sync.documents.engine import SyncEngine
 from exact_pipeline_tests.conftest import REPO
 from exact_pipeline_tests.exact import conftest as client_fixtures
 from exact_pipeline_tests.exact.conftest import FAST_RETRY, SandboxAdmin
@@ -98,7 +99,7 @@ def unhurried(admin: SandboxAdmin) -> None:
 def exact(
     unhurried: None, connected: None, config: ExactConfig, state_url: str
 ) -> Iterator[ExactClient]:
-    with ExactClient(config, state_url, retry=FAST_RETRY) as client:
+    with open_exact(config, state_url, retry=FAST_RETRY) as client:
         yield client
 
 

@@ -1,0 +1,54 @@
+"""A document's open items: its receivable rows in Exact (`cashflow/Receivables`), which a
+receipt must match (Account, OurRef = the invoice/entry number, amount)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from exact_pipeline.exact.client import ExactClient
+from exact_pipeline.exact.endpoints import RECEIVABLES
+from exact_pipeline.exact.models import Receivable
+
+
+@dataclass(frozen=True)
+class OpenItems:
+    """A document's receivable rows in Exact, amounts signed as Exact books them (a credit
+    note's are negative). A partial payment splits a row into a settled part and an open rest."""
+
+    rows: tuple[Receivable, ...]
+
+    @property
+    def number(self) -> int | None:
+        """The invoice/entry number a receipt's OurRef must carry."""
+        return next((r.InvoiceNumber or r.EntryNumber for r in self.rows), None)
+
+    @property
+    def currency(self) -> str | None:
+        return next((r.Currency for r in self.rows if r.Currency), None)
+
+    @property
+    def account(self) -> UUID | None:
+        return next((r.Account for r in self.rows if r.Account), None)
+
+    @property
+    def outstanding(self) -> Decimal:
+        return sum((r.AmountFC or Decimal(0) for r in self.rows if not r.IsFullyPaid), Decimal(0))
+
+    @property
+    def paid(self) -> Decimal:
+        return sum((r.AmountFC or Decimal(0) for r in self.rows if r.IsFullyPaid), Decimal(0))
+
+
+def open_items(
+    exact: ExactClient, division: int, entry_ids: Sequence[UUID]
+) -> dict[UUID, OpenItems]:
+    """The receivable rows of the documents with these Exact entry/invoice ids (a call per
+    twenty documents). A document Exact holds no item for is absent."""
+    found: dict[UUID, list[Receivable]] = {}
+    for item in exact.list_any(division, RECEIVABLES, "TransactionEntryID", entry_ids):
+        if item.TransactionEntryID is not None:
+            found.setdefault(item.TransactionEntryID, []).append(item)
+    return {entry_id: OpenItems(tuple(rows)) for entry_id, rows in found.items()}

@@ -1,0 +1,1 @@
+"""What both sync domains share (see `exact_pipeline.sync`)."""

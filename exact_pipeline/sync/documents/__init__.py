@@ -1,0 +1,1 @@
+"""Invoices and credit notes into Exact, with their customers (see `exact_pipeline.sync`)."""

@@ -1,0 +1,398 @@
+"""The sync ledger: one row per billing document and per (division, customer), in the state
+database (schema `exact_sync`, beside the client's tables).
+
+It is what makes runs idempotent and resumable: a document's row records the last step that
+reached Exact (`step`) and the ids Exact gave back, so a run that died between two calls goes on
+from there instead of posting again. Reads and writes go through the shared mechanism
+(`core.ledger`): every write is one autocommit statement that returns the row as written.
+
+Concurrency: stage-time updates are optimistic (a row changed by another run since it was read
+is left alone, `version`); pushing a document is claimed with a session advisory lock
+(`core.ledger.claimed`), so two runs over the same window never post the same document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import sql
+
+from exact_pipeline.settings import STATE_SCHEMA
+from exact_pipeline.sync.core import ledger as mechanism
+from exact_pipeline.sync.core.ledger import Connection
+from exact_pipeline.sync.core.money import amount_text
+
+DOCUMENTS = sql.Identifier(STATE_SCHEMA, "ledger_documents")
+CUSTOMERS = sql.Identifier(STATE_SCHEMA, "ledger_customers")
+
+# States of a document.
+STAGED = "staged"  # ready to push (possibly half-way: see `step`)
+BLOCKED = "blocked"  # cannot be pushed until its cause is fixed (`block_kind`, `last_error`)
+FAILED = "failed"  # Exact failed or the outcome is unknown: the next run retries (looks first)
+SYNCED = "synced"  # in Exact, with its PDF (and booked, in sales_invoice mode)
+CHANGED_AFTER_SYNC = "changed_after_sync"  # billing changed after posting: flagged, not re-posted
+VOIDED_AFTER_SYNC = "voided_after_sync"  # voided in billing after posting: flagged
+SKIPPED_VOIDED = "skipped_voided"  # voided before it was ever posted: nothing to do
+STATES = (
+    STAGED,
+    BLOCKED,
+    FAILED,
+    SYNCED,
+    CHANGED_AFTER_SYNC,
+    VOIDED_AFTER_SYNC,
+    SKIPPED_VOIDED,
+)
+FLAGGED = (CHANGED_AFTER_SYNC, VOIDED_AFTER_SYNC)
+
+# Why a document is blocked, which decides when it is looked at again.
+MAPPING = "mapping"  # the mapping tables: re-evaluated by every stage
+MASTER_DATA = "master_data"  # a code Exact's division does not have: every push
+CUSTOMER = "customer"  # no Exact account for its customer: every push
+EXACT = "exact"  # Exact refused it: after a cool-down, or at once when billing or mapping change
+BILLING = "billing"  # the billing document itself must change (a PDF over Exact's size limit):
+# re-evaluated by every stage, with no Exact call
+
+# Steps that reached Exact, in order (`step` holds the last one done).
+STEPS = ("none", "document", "attachment", "entry", "booked")
+
+DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA};
+
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.ledger_documents (
+    billing_id          text PRIMARY KEY,
+    number              text NOT NULL,
+    document_type       text NOT NULL,
+    entity_id           text NOT NULL,
+    division            integer,
+    customer_id         text NOT NULL,
+    customer_name       text NOT NULL,
+    issued_at           timestamptz NOT NULL,
+    partition_date      date NOT NULL,
+    currency            text NOT NULL,
+    line_count          integer NOT NULL,
+    amount              bigint NOT NULL,
+    vat                 bigint NOT NULL,
+    total               bigint NOT NULL,
+    state               text NOT NULL,
+    block_kind          text,
+    payload_hash        text NOT NULL,
+    synced_hash         text,
+    posting_hash        text,
+    void_accepted       boolean NOT NULL DEFAULT false,
+    mapping_fingerprint text,
+    push_mode           text,
+    step                text NOT NULL DEFAULT 'none',
+    in_flight           boolean NOT NULL DEFAULT false,
+    exact_document_id   uuid,
+    attachment_id       uuid,
+    attachment_digest   text,
+    entry_id            uuid,
+    entry_number        integer,
+    attempts            integer NOT NULL DEFAULT 0,
+    last_error          text,
+    retry_after         timestamptz,
+    first_seen_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    synced_at           timestamptz,
+    version             integer NOT NULL DEFAULT 0
+);
+-- Columns added after the first release (a ledger made before gets them here).
+ALTER TABLE {STATE_SCHEMA}.ledger_documents
+    ADD COLUMN IF NOT EXISTS posting_hash text,
+    ADD COLUMN IF NOT EXISTS attachment_digest text;
+CREATE INDEX IF NOT EXISTS ledger_documents_issued_at
+    ON {STATE_SCHEMA}.ledger_documents (issued_at);
+CREATE INDEX IF NOT EXISTS ledger_documents_state
+    ON {STATE_SCHEMA}.ledger_documents (state) WHERE state <> 'synced';
+
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.ledger_customers (
+    division      integer NOT NULL,
+    customer_id   text NOT NULL,
+    customer_name text NOT NULL,
+    state         text NOT NULL,
+    how           text,
+    account_id    uuid,
+    account_code  text,
+    last_error    text,
+    linked_at     timestamptz,
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (division, customer_id)
+);
+"""
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One document as the ledger knows it. Amounts are signed cents (credit notes < 0)."""
+
+    billing_id: str
+    number: str
+    document_type: str
+    entity_id: str
+    division: int | None
+    customer_id: str
+    customer_name: str
+    issued_at: datetime
+    partition_date: date
+    currency: str
+    line_count: int
+    amount: int
+    vat: int
+    total: int
+    state: str
+    block_kind: str | None
+    payload_hash: str
+    synced_hash: str | None  # content when the entry was posted
+    posting_hash: str | None  # content of the entry POST sent, until Exact's answer is recorded
+    void_accepted: bool  # a person dealt with its voiding after posting
+    mapping_fingerprint: str | None
+    push_mode: str | None
+    step: str
+    in_flight: bool  # a POST was sent and its outcome not yet recorded
+    exact_document_id: UUID | None
+    attachment_id: UUID | None
+    attachment_digest: str | None  # of the PDF bytes attached in Exact (`pdf_digest`)
+    entry_id: UUID | None
+    entry_number: int | None
+    attempts: int
+    last_error: str | None
+    retry_after: datetime | None
+    first_seen_at: datetime
+    updated_at: datetime
+    synced_at: datetime | None
+    version: int
+
+    def reached(self, step: str) -> bool:
+        return STEPS.index(self.step) >= STEPS.index(step)
+
+    def entry_in_doubt(self) -> bool:
+        """An entry POST was sent and its answer never recorded: Exact may hold the document
+        (with the content `posting_hash`), so it must be looked up before anything else."""
+        return self.in_flight and self.posting_hash is not None and not self.reached("entry")
+
+    def may_be_in_exact(self) -> bool:
+        """Whether Exact holds (or may hold) the entry: decided by the steps and the in-flight
+        mark, never by `synced_hash`."""
+        return self.reached("entry") or self.entry_in_doubt()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row for a person: what it is, where it stands, why, and Exact's ids (as text)."""
+        return {
+            "billing_id": self.billing_id,
+            "number": self.number,
+            "type": self.document_type,
+            "division": self.division,
+            "customer": self.customer_name,
+            "issued": self.partition_date.isoformat(),
+            "total": amount_text(self.total, self.currency),
+            "state": self.state,
+            "blocked_by": self.block_kind,
+            "reason": self.last_error,
+            "step": self.step,
+            "attempts": self.attempts,
+            "exact_number": self.entry_number,
+            "exact_id": str(self.entry_id) if self.entry_id else None,
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class CustomerLink:
+    division: int
+    customer_id: str
+    customer_name: str
+    state: str  # linked | blocked
+    how: str | None  # linked_explicit | matched_vat | matched_email | matched_name | created
+    account_id: UUID | None
+    account_code: str | None
+    last_error: str | None
+    linked_at: datetime | None
+    updated_at: datetime
+
+
+# What the stage writes on every run (description of the document and its evaluation).
+STAGE_COLUMNS = (
+    "number",
+    "document_type",
+    "entity_id",
+    "division",
+    "customer_id",
+    "customer_name",
+    "issued_at",
+    "partition_date",
+    "currency",
+    "line_count",
+    "amount",
+    "vat",
+    "total",
+    "state",
+    "block_kind",
+    "payload_hash",
+    "mapping_fingerprint",
+    "last_error",
+)
+
+
+def ensure_schema(conn: Connection) -> None:
+    mechanism.ensure_schema(conn, "exact_pipeline.sync.ledger", DDL)
+
+
+def _select(where: sql.Composable) -> sql.Composed:
+    return sql.SQL("SELECT {} FROM {} WHERE {}").format(
+        mechanism.columns(LedgerRow), DOCUMENTS, where
+    )
+
+
+def documents(conn: Connection, billing_ids: Sequence[str]) -> dict[str, LedgerRow]:
+    query = _select(sql.SQL("billing_id = ANY(%s)"))
+    return {
+        row.billing_id: row for row in mechanism.fetch(conn, LedgerRow, query, [list(billing_ids)])
+    }
+
+
+def document(conn: Connection, billing_id: str) -> LedgerRow | None:
+    return documents(conn, [billing_id]).get(billing_id)
+
+
+def documents_issued(
+    conn: Connection, start: datetime, end: datetime, states: Iterable[str] | None = None
+) -> list[LedgerRow]:
+    """Rows of documents issued in [start, end), optionally only in `states`, in issue order."""
+    where = sql.SQL("issued_at >= %(start)s AND issued_at < %(end)s")
+    if states is not None:
+        where = sql.SQL("{} AND state = ANY(%(states)s)").format(where)
+    query = sql.SQL("{} ORDER BY issued_at, billing_id").format(_select(where))
+    params = {"start": start, "end": end, "states": list(states or ())}
+    return mechanism.fetch(conn, LedgerRow, query, params)
+
+
+def days_waiting_for_a_fix(conn: Connection) -> list[date]:
+    """The partition days holding documents that a changed mapping may unblock (blocked or
+    failed), oldest first."""
+    rows = conn.execute(
+        sql.SQL("SELECT DISTINCT partition_date FROM {} WHERE state = ANY(%s) ORDER BY 1").format(
+            DOCUMENTS
+        ),
+        ([BLOCKED, FAILED],),
+    )
+    return [day for (day,) in rows]
+
+
+def state_counts(conn: Connection, start: datetime, end: datetime) -> dict[str, int]:
+    """Documents per state for those issued in [start, end); every state present, 0 or more."""
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT state, count(*) FROM {} WHERE issued_at >= %s AND issued_at < %s GROUP BY state"
+        ).format(DOCUMENTS),
+        [start, end],
+    ).fetchall()
+    return {state: 0 for state in STATES} | dict(rows)
+
+
+def stage(
+    conn: Connection, values: dict[str, Any], expected_version: int | None
+) -> LedgerRow | None:
+    """Insert a new row (`expected_version` None) or refresh an existing one, unless another
+    run changed it since it was read. The row as written, or None when left alone."""
+    if expected_version is None:
+        names = ["billing_id", *STAGE_COLUMNS]
+        query = sql.SQL(
+            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (billing_id) DO NOTHING RETURNING {}"
+        ).format(
+            DOCUMENTS,
+            sql.SQL(", ").join(map(sql.Identifier, names)),
+            sql.SQL(", ").join(sql.Placeholder(c) for c in names),
+            mechanism.columns(LedgerRow),
+        )
+        inserted = mechanism.fetch(conn, LedgerRow, query, values)
+        return inserted[0] if inserted else None
+    return update(
+        conn,
+        values["billing_id"],
+        expected_version=expected_version,
+        **{column: values[column] for column in STAGE_COLUMNS},
+    )
+
+
+def update(
+    conn: Connection, billing_id: str, *, expected_version: int | None = None, **values: Any
+) -> LedgerRow | None:
+    """Set columns of one document's row (bumping its version). With `expected_version`, only
+    if the row is still at that version. The row as written, or None when none was."""
+    where = sql.SQL("billing_id = %(_id)s")
+    if expected_version is not None:
+        where = sql.SQL("{} AND version = %(_version)s").format(where)
+    return mechanism.update(
+        conn,
+        DOCUMENTS,
+        LedgerRow,
+        where,
+        {"_id": billing_id, "_version": expected_version},
+        values,
+        bump=("updated_at = now()", "version = version + 1"),
+    )
+
+
+# --- customers -------------------------------------------------------------------------------
+
+
+def customer_links(
+    conn: Connection, division: int, customer_ids: Sequence[str]
+) -> dict[str, CustomerLink]:
+    query = sql.SQL(
+        "SELECT division, customer_id, customer_name, state, how, account_id, account_code,"
+        " last_error, linked_at, updated_at FROM {} WHERE division = %s AND customer_id = ANY(%s)"
+    ).format(CUSTOMERS)
+    links = mechanism.fetch(conn, CustomerLink, query, [division, list(customer_ids)])
+    return {link.customer_id: link for link in links}
+
+
+def customers_of_account(conn: Connection, division: int, account_id: UUID) -> list[str]:
+    """The billing customers linked to an Exact account of the division."""
+    query = sql.SQL(
+        "SELECT customer_id FROM {} WHERE division = %s AND account_id = %s AND state = 'linked'"
+    ).format(CUSTOMERS)
+    return [row[0] for row in conn.execute(query, [division, account_id])]
+
+
+def save_customer(
+    conn: Connection,
+    *,
+    division: int,
+    customer_id: str,
+    customer_name: str,
+    state: str,
+    how: str | None,
+    account_id: UUID | None,
+    account_code: str | None,
+    last_error: str | None,
+) -> None:
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {} AS c (division, customer_id, customer_name, state, how, account_id,"
+            " account_code, last_error, linked_at)"
+            " VALUES (%(division)s, %(customer_id)s, %(customer_name)s, %(state)s, %(how)s,"
+            " %(account_id)s, %(account_code)s, %(last_error)s,"
+            " CASE WHEN %(account_id)s::uuid IS NULL THEN NULL ELSE now() END)"
+            " ON CONFLICT (division, customer_id) DO UPDATE SET"
+            " customer_name = EXCLUDED.customer_name, state = EXCLUDED.state,"
+            " how = EXCLUDED.how, account_id = EXCLUDED.account_id,"
+            " account_code = EXCLUDED.account_code, last_error = EXCLUDED.last_error,"
+            " linked_at = CASE WHEN EXCLUDED.account_id IS NOT DISTINCT FROM c.account_id"
+            " THEN c.linked_at ELSE EXCLUDED.linked_at END, updated_at = now()"
+        ).format(CUSTOMERS),
+        {
+            "division": division,
+            "customer_id": customer_id,
+            "customer_name": customer_name,
+            "state": state,
+            "how": how,
+            "account_id": account_id,
+            "account_code": account_code,
+            "last_error": last_error,
+        },
+    )

@@ -1,0 +1,547 @@
+"""Billing documents → Exact payloads, in two pure steps.
+
+1. `plan_document` (mapping tables only, no Exact): every line's item, GL and VAT CODES, signed
+   amounts, dates and texts; or every reason the tables cannot map it yet (`Blocked`).
+2. `sales_entry_payload` / `sales_invoice_payload` (the division's master data): codes become
+   Exact's GUIDs; a code the division does not have blocks the document with a plain reason.
+
+Money: billing stores integers in the currency's minor unit; Exact gets Decimals in the
+currency (`money.to_major`: cents / 100 for EUR, yen as they are, fils / 1000 for KWD).
+Credit notes are negative in Exact (billing stores them positive with a type). VAT is billing's
+own per-line amount, sent explicitly so Exact does not recompute (and round) it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from exact_pipeline.billing.models import BillingDocument, DocumentLine
+from exact_pipeline.exact import MasterData
+from exact_pipeline.exact.codes import CREDIT_NOTE_TYPE, INVOICE_TYPE
+from exact_pipeline.exact.fields import fit, fits, limit
+from exact_pipeline.exact.models import Journal
+from exact_pipeline.exact.payloads import (
+    AttachmentPayload,
+    DocumentPayload,
+    SalesEntryLinePayload,
+    SalesEntryPayload,
+    SalesInvoiceLinePayload,
+    SalesInvoicePayload,
+)
+from exact_pipeline.mapping import Blocked, Cause, LineCodes, Mappings, entity_timezone_cause
+from exact_pipeline.sync.core.money import currency_problem, to_major
+from exact_pipeline.sync.documents import reasons
+
+T = TypeVar("T")
+
+
+def local_date(moment: datetime, zone: str) -> date:
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a code came from, to word the fix when Exact does not have it."""
+
+    file: str
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.file}, {self.key}"
+
+
+@dataclass(frozen=True)
+class PlannedLine:
+    position: int
+    description: str  # already fitted to Exact's limit
+    codes: LineCodes
+    origins: dict[str, Origin]  # "item" | "gl" | "vat" → where that code is set
+    quantity: Decimal  # signed: negative on credit notes
+    unit_price: Decimal
+    amount: Decimal  # signed, excluding VAT
+    vat: Decimal  # signed
+    notes: str | None  # billing's quantity × unit price, when they cannot be sent as such
+
+
+@dataclass(frozen=True)
+class DocumentPlan:
+    """A document with all its codes resolved from the mapping tables (not yet from Exact)."""
+
+    billing_id: str
+    number: str
+    mode: str  # sales_entry | sales_invoice
+    entity_id: str
+    division: int
+    journal: str
+    payment_condition: str | None
+    is_credit_note: bool
+    document_date: date  # the issue date in the invoicing entity's timezone
+    due_date: date | None
+    currency: str
+    description: str
+    remarks: str | None
+    lines: tuple[PlannedLine, ...]
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal(0))
+
+    @property
+    def vat(self) -> Decimal:
+        return sum((line.vat for line in self.lines), Decimal(0))
+
+    @property
+    def total(self) -> Decimal:
+        return self.amount + self.vat
+
+
+@dataclass(frozen=True)
+class Hashes:
+    """A document's identities, computed once per run (the PDF's bytes are hashed once)."""
+
+    content: str  # what the Exact payload is made of (`content_hash`)
+    pdf: str | None  # the billing PDF's file name and bytes, None without a PDF
+
+
+def hashes(document: BillingDocument) -> Hashes:
+    """What the Exact payload is made of, hashed (`content`): a change here after posting is a
+    change Exact does not know about. Status and payments are left out (paying an invoice
+    changes neither its lines nor its amounts), as are customer details (the account is linked
+    once). And the PDF's identity (`pdf`): what the ledger records for the attachment in Exact,
+    so a PDF corrected in billing before the entry is posted is seen."""
+    pdf = document.pdf
+    pdf_parts = [pdf.file_name, hashlib.sha256(pdf.content).hexdigest()] if pdf else None
+    content: dict[str, Any] = {
+        "number": document.number,
+        "type": document.type,
+        "entity": document.entity.id,
+        "customer": document.customer.id,
+        "currency": document.currency,
+        "issued_at": document.issued_at.isoformat(),
+        "due_at": document.due_at.isoformat() if document.due_at else None,
+        "amounts": [document.amount_excluding_tax, document.tax_amount, document.total_amount],
+        "original": document.original_invoice_id,
+        "purchase_order": document.purchase_order,
+        "lines": [
+            [
+                line.position,
+                line.product.id if line.product else None,
+                line.description,
+                str(line.quantity),
+                str(line.unit_amount),
+                line.amount_excluding_tax,
+                line.tax_rate.id,
+                line.tax_amount,
+            ]
+            for line in document.lines
+        ],
+        "pdf": pdf_parts,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    # The PDF's digest keeps the form ledgers already hold (`attachment_digest`).
+    pdf_digest = _sha(json.dumps(pdf_parts)) if pdf_parts else None
+    return Hashes(content=_sha(canonical), pdf=pdf_digest)
+
+
+def content_hash(document: BillingDocument) -> str:
+    return hashes(document).content
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def document_description(document: BillingDocument, entity: str) -> str:
+    if document.is_credit_note:
+        text = f"Credit note {document.number} for invoice {document.original_invoice_number}"
+    else:
+        text = f"Invoice {document.number}"
+        if document.purchase_order:
+            text += f", PO {document.purchase_order}"
+    return fit(entity, "Description", text) or document.number
+
+
+def credit_note_remarks(document: BillingDocument, original_exact_number: int | None) -> str:
+    """What an Exact user sees on a credit note: the billing invoice it corrects and, once that
+    invoice is in Exact, its Exact number."""
+    text = f"Corrects invoice {document.original_invoice_number}"
+    if original_exact_number is not None:
+        text += f" (Exact number {original_exact_number})"
+    return f"{text}; billing credit note {document.number}."
+
+
+def credit_note_entry_description(
+    document: BillingDocument, original_exact_number: int | None
+) -> str:
+    """A credit note's reference on a sales entry. SalesEntries have no Remarks field (Exact
+    answers 400 to one), so the Description carries it: the billing invoice it corrects and,
+    when that invoice is in Exact and the text fits, its Exact number. Exact copies the
+    Description to the entry's open item and ledger lines, where an accountant sees it."""
+    text = document_description(document, "SalesEntries")
+    if original_exact_number is None:
+        return text
+    full = f"{text} (Exact {original_exact_number})"
+    return full if fits("SalesEntries", "Description", full) else text
+
+
+def plan_document(
+    document: BillingDocument, mappings: Mappings, original_exact_number: int | None = None
+) -> DocumentPlan | Blocked:
+    """The document's codes and amounts from the mapping tables, or every cause that blocks it.
+
+    `original_exact_number`: for a credit note, the Exact number of the invoice it corrects
+    (when that invoice is already posted), quoted in the remarks (sales invoices) or the
+    description (sales entries).
+    """
+    settings = mappings.settings
+    header = _header_entity(settings.invoice_push_mode)
+    causes = _header_causes(document, mappings, header)
+    convertible = currency_problem(document.currency) is None
+    planned: list[PlannedLine] = []
+    for line in document.lines:
+        codes = mappings.resolve_line(
+            document.entity.id,
+            line.product.id if line.product else None,
+            line.tax_rate.id,
+            document.is_credit_note,
+        )
+        if isinstance(codes, Blocked):
+            causes.extend(reasons.on_line(line.position, cause) for cause in codes.causes)
+        elif convertible:
+            planned.append(_plan_line(document, line, codes, mappings, header))
+    if causes:
+        return Blocked(causes=tuple(causes))
+    entity = mappings.entity(document.entity.id)
+    zone = document.entity.timezone
+    return DocumentPlan(
+        billing_id=document.id,
+        number=document.number,
+        mode=settings.invoice_push_mode,
+        entity_id=document.entity.id,
+        division=entity.division,
+        journal=entity.sales_journal,
+        payment_condition=entity.payment_condition,
+        is_credit_note=document.is_credit_note,
+        document_date=local_date(document.issued_at, zone),
+        due_date=local_date(document.due_at, zone) if document.due_at else None,
+        currency=document.currency,
+        description=_description(document, header, original_exact_number),
+        remarks=_remarks(document, original_exact_number),
+        lines=tuple(planned),
+    )
+
+
+def quoting_original(
+    plan: DocumentPlan, document: BillingDocument, original_exact_number: int | None
+) -> DocumentPlan:
+    """`plan` (made without it) with the Exact number of the invoice a credit note corrects,
+    known only once that invoice is booked: only the texts change, nothing is planned again."""
+    if not plan.is_credit_note or original_exact_number is None:
+        return plan
+    header = _header_entity(plan.mode)
+    return replace(
+        plan,
+        description=_description(document, header, original_exact_number),
+        remarks=_remarks(document, original_exact_number),
+    )
+
+
+def _header_entity(mode: str) -> str:
+    return "SalesEntries" if mode == "sales_entry" else "SalesInvoices"
+
+
+def _description(document: BillingDocument, header: str, original: int | None) -> str:
+    if document.is_credit_note and header == "SalesEntries":
+        return credit_note_entry_description(document, original)
+    return document_description(document, header)
+
+
+def _remarks(document: BillingDocument, original: int | None) -> str | None:
+    return credit_note_remarks(document, original) if document.is_credit_note else None
+
+
+def _header_causes(document: BillingDocument, mappings: Mappings, header: str) -> list[Cause]:
+    causes: list[Cause] = []
+    if document.entity.id not in mappings.settings.entities:
+        causes.append(mappings.unmapped_entity(document.entity.id))
+    if not fits(header, "YourRef", document.number):
+        causes.append(reasons.number_too_long(document.number, limit(header, "YourRef")))
+    if not document.lines:
+        causes.append(reasons.NO_LINES)
+    if problem := currency_problem(document.currency):
+        causes.append(reasons.unknown_currency(document.number, problem))
+    entity = document.entity
+    if zone_cause := entity_timezone_cause(entity.id, entity.timezone):
+        causes.append(zone_cause)
+    return causes
+
+
+def _plan_line(
+    document: BillingDocument,
+    line: DocumentLine,
+    codes: LineCodes,
+    mappings: Mappings,
+    header: str,
+) -> PlannedLine:
+    sign = document.sign
+    amount = line.amount_excluding_tax
+    currency = document.currency
+    quantity, unit_price, notes = _quantity_and_price(line, currency)
+    lines_entity = "SalesEntryLines" if header == "SalesEntries" else "SalesInvoiceLines"
+    text = line.description or (line.product.name if line.product else f"Line {line.position}")
+    return PlannedLine(
+        position=line.position,
+        description=fit(lines_entity, "Description", text) or f"Line {line.position}",
+        codes=codes,
+        origins=_origins(document, line, mappings),
+        quantity=sign * quantity,
+        unit_price=unit_price,
+        amount=to_major(sign * amount, currency),
+        vat=to_major(sign * line.tax_amount, currency),
+        notes=notes,
+    )
+
+
+def _quantity_and_price(line: DocumentLine, currency: str) -> tuple[Decimal, Decimal, str | None]:
+    """Quantity and unit price whose product is the line amount EXACTLY, whatever rounding
+    Exact applies: billing's own when its unit price is whole minor units and quantity × price
+    is the amount; otherwise one unit at the line amount, with billing's figures kept as a note
+    (usage lines priced in fractions of a cent)."""
+    unit = line.unit_amount
+    if unit == unit.to_integral_value() and line.quantity * unit == line.amount_excluding_tax:
+        return line.quantity, to_major(unit, currency), None
+    price = _plain(to_major(unit, currency))
+    note = f"{_plain(line.quantity)} × {price} (billing's quantity × unit price)"
+    return Decimal(1), to_major(line.amount_excluding_tax, currency), note
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _origins(
+    document: BillingDocument, line: DocumentLine, mappings: Mappings
+) -> dict[str, Origin]:
+    entity_key = f"entities.{document.entity.id}"
+    product = mappings.products.get(line.product.id) if line.product else None
+    default_gl = "default_credit_note_gl" if document.is_credit_note else "default_invoice_gl"
+    return {
+        "item": Origin("products.csv", f"product {product.product_id}")
+        if product
+        else Origin("settings.yaml", f"{entity_key}.default_item_code"),
+        "gl": Origin("products.csv", f"product {product.product_id}, column gl_account")
+        if product and product.gl_account
+        else Origin("settings.yaml", f"{entity_key}.{default_gl}"),
+        "vat": Origin("tax_codes.csv", f"tax rate {line.tax_rate.id}"),
+    }
+
+
+# --- step 2: codes → Exact GUIDs ----------------------------------------------------------
+
+
+class _Binder:
+    """Looks codes up in one division's master data, collecting every missing one."""
+
+    def __init__(self, master_data: MasterData, division: int) -> None:
+        self.md = master_data
+        self.division = division
+        self.causes: list[Cause] = []
+
+    def _missing(self, what: str, code: str, origin: Origin | str) -> None:
+        self.causes.append(reasons.missing_code(what, code, self.division, origin))
+
+    def lookup(self, table: dict[str, T], what: str, code: str, origin: Origin | str) -> T | None:
+        found = table.get(code)
+        if found is None:
+            self._missing(what, code, origin)
+        return found
+
+    def _guid(self, table: dict[str, Any], what: str, code: str, origin: Origin) -> UUID:
+        found = self.lookup(table, what, code, origin)
+        return found.ID if found is not None else _NO_ID
+
+    def gl(self, line: PlannedLine) -> UUID:
+        return self._guid(
+            self.md.gl_accounts, "GL account", line.codes.gl_account, line.origins["gl"]
+        )
+
+    def item(self, line: PlannedLine) -> UUID:
+        code = line.codes.item_code
+        assert code is not None, "sales_invoice mode resolves an item for every line"
+        return self._guid(self.md.items, "item", code, line.origins["item"])
+
+    def header(self, plan: DocumentPlan) -> None:
+        entity_key = f"settings.yaml, entities.{plan.entity_id}"
+        journal = self.lookup(
+            self.md.journals, "sales journal", plan.journal, f"{entity_key}.sales_journal"
+        )
+        if journal is not None and not books_currency(journal, plan.currency):
+            self.causes.append(
+                reasons.journal_cannot_book(
+                    plan.number, plan.currency, plan.journal, journal, self.division, entity_key
+                )
+            )
+        if plan.payment_condition:
+            self.lookup(
+                self.md.payment_conditions,
+                "payment condition",
+                plan.payment_condition,
+                f"{entity_key}.payment_condition",
+            )
+
+    def vat(self, line: PlannedLine) -> str:
+        self.lookup(self.md.vat_codes, "VAT code", line.codes.vat_code, line.origins["vat"])
+        return line.codes.vat_code
+
+    def result(self, build: Callable[[], T]) -> T | Blocked:
+        if self.causes:
+            return Blocked(causes=tuple(dict.fromkeys(self.causes)))
+        return build()
+
+
+_NO_ID = UUID(int=0)  # placeholder while causes are collected; never sent
+
+
+def books_currency(journal: Journal, currency: str) -> bool:
+    """Whether Exact can book a document in `currency` in this journal: a journal books its
+    own currency, and any other only when it allows variable currencies (Exact's
+    financial/Journals `Currency` and `AllowVariableCurrency`). A journal that does not say
+    its currency is not second-guessed."""
+    own = (journal.Currency or "").strip().upper()
+    return bool(journal.AllowVariableCurrency) or not own or own == currency.strip().upper()
+
+
+def sales_entry_payload(
+    plan: DocumentPlan, master_data: MasterData, account: UUID, document: UUID | None
+) -> SalesEntryPayload | Blocked:
+    bind = _Binder(master_data, plan.division)
+    bind.header(plan)
+    lines = [
+        (
+            line,
+            bind.gl(line),
+            bind.vat(line),
+        )
+        for line in plan.lines
+    ]
+    return bind.result(
+        lambda: SalesEntryPayload(
+            Customer=account,
+            Journal=plan.journal,
+            EntryDate=plan.document_date,
+            YourRef=plan.number,
+            Description=plan.description,
+            Currency=plan.currency,
+            PaymentCondition=plan.payment_condition,
+            DueDate=plan.due_date,
+            Document=document,
+            VATAmountFC=plan.vat,
+            SalesEntryLines=[
+                SalesEntryLinePayload(
+                    GLAccount=gl,
+                    AmountFC=line.amount,
+                    VATCode=vat,
+                    VATAmountFC=line.vat,
+                    Description=line.description,
+                    Quantity=line.quantity,
+                )
+                for line, gl, vat in lines
+            ],
+        )
+    )
+
+
+def sales_invoice_payload(
+    plan: DocumentPlan, master_data: MasterData, account: UUID, document: UUID | None
+) -> SalesInvoicePayload | Blocked:
+    bind = _Binder(master_data, plan.division)
+    bind.header(plan)
+    lines = [
+        (
+            line,
+            bind.item(line),
+            bind.gl(line),
+            bind.vat(line),
+        )
+        for line in plan.lines
+    ]
+    return bind.result(
+        lambda: SalesInvoicePayload(
+            OrderedBy=account,
+            Journal=plan.journal,
+            Type=CREDIT_NOTE_TYPE if plan.is_credit_note else INVOICE_TYPE,
+            YourRef=plan.number,
+            Description=plan.description,
+            Currency=plan.currency,
+            OrderDate=plan.document_date,
+            DueDate=plan.due_date,
+            PaymentCondition=plan.payment_condition,
+            Document=document,
+            Remarks=plan.remarks,
+            SalesInvoiceLines=[
+                SalesInvoiceLinePayload(
+                    Item=item,
+                    GLAccount=gl,
+                    VATCode=vat,
+                    Quantity=line.quantity,
+                    UnitPrice=line.unit_price,
+                    VATAmountFC=line.vat,
+                    Description=line.description,
+                    Notes=line.notes,
+                )
+                for line, item, gl, vat in lines
+            ],
+        )
+    )
+
+
+def document_subject(number: str, is_credit_note: bool) -> str:
+    """The Exact Document's subject; unique per billing number, so it finds the Document again
+    after a lost response."""
+    kind = "Credit note" if is_credit_note else "Invoice"
+    return f"{kind} {number} (billing PDF)"
+
+
+def document_payload(plan: DocumentPlan, account: UUID) -> DocumentPayload:
+    return DocumentPayload(
+        Subject=document_subject(plan.number, plan.is_credit_note),
+        Account=account,
+        DocumentDate=plan.document_date,
+        Currency=plan.currency,
+        AmountFC=plan.total,
+    )
+
+
+def attachment_payload(document: UUID, file_name: str, content: bytes) -> AttachmentPayload:
+    return AttachmentPayload(
+        Document=document,
+        FileName=fit("DocumentAttachments", "FileName", file_name) or "document.pdf",
+        Attachment=base64.b64encode(content).decode("ascii"),
+    )
+
+
+# Exact refuses a request over 10 MB, and the PDF travels base64-encoded (4 characters per 3
+# bytes) inside a small JSON body. The reference reads the limit as the file before encoding;
+# counting the encoded request against 10^7 bytes (the stricter reading) is safe either way:
+# 7,499,250 bytes of PDF make at most 9,999,000 characters, plus at most 1,000 of JSON around
+# them (the document's GUID and a file name of at most 200 characters).
+EXACT_REQUEST_LIMIT = 10_000_000
+_JSON_AROUND = 1_000
+MAX_PDF_BYTES = (EXACT_REQUEST_LIMIT - _JSON_AROUND) // 4 * 3
+
+
+def oversized_pdf(document: BillingDocument) -> str | None:
+    """Why the document's PDF cannot go to Exact (too large for one request), or None."""
+    pdf = document.pdf
+    if pdf is None or len(pdf.content) <= MAX_PDF_BYTES:
+        return None
+    return reasons.pdf_too_large(document, len(pdf.content), MAX_PDF_BYTES)

@@ -1,0 +1,1 @@
+"""Payments between billing and Exact, either direction (see `exact_pipeline.sync`)."""
