@@ -14,6 +14,7 @@ from exact_pipeline.exact.ratelimit import Budget
 from exact_pipeline.exact.tokens import StoredConnection
 from exact_pipeline.settings import env_settings
 from exact_pipeline.state.exact import exact_from_settings
+from exact_pipeline.sync.core.errors import for_people
 
 
 @click.group()
@@ -35,7 +36,7 @@ def login(code: str | None, timeout: float) -> None:
         with exact_from_settings(settings) as client:
             connection = run_login(client, code=code, timeout=timeout, echo=click.echo)
     except ExactError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(for_people(exc)) from None
     click.echo(f"Connected as {_user(connection)}.")
     click.echo(_divisions_table(connection, {}))
 
@@ -51,7 +52,7 @@ def status() -> None:
                 raise click.ClickException("Not connected: run `exact-pipeline auth login`.")
             budgets = {d.code: client.budget(d.code) for d in connection.divisions}
     except ExactError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(for_people(exc)) from None
     click.echo(f"Exact Online: {settings.exact_base_url}")
     click.echo(f"Connected as {_user(connection)} since {_when(connection.connected_at)}")
     if connection.is_dead:

@@ -36,14 +36,16 @@ def line(label: str, text: str) -> None:
     click.echo(f"{label:<10}{text}")
 
 
+BENCH_TOKEN_KEY = "bench"
+
+
 def sandbox_config(sandbox: SandboxProcess) -> ExactConfig:
-    """The app as the sandbox knows it; its tokens stored under the key `bench`."""
+    """The app as the sandbox knows it (its tokens are stored under `BENCH_TOKEN_KEY`)."""
     return ExactConfig(
         base_url=sandbox.url,
         client_id="exact-pipeline-demo",
         client_secret="sandbox-secret",
         redirect_uri="http://127.0.0.1:8765/callback",
-        token_key="bench",
     )
 
 
@@ -84,7 +86,7 @@ def bench_sync(admin_url: str, customers: int, today: date) -> None:
         zone = mappings.settings.zone
         end = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone)
         window = Window(end - timedelta(days=40), end)
-        with open_exact(config, billing_url) as exact:
+        with open_exact(config, billing_url, BENCH_TOKEN_KEY) as exact:
             exact.connect(code)
             sandbox.admin("DELETE", "requests")
             engine_args = {"billing_url": billing_url, "state_url": billing_url}

@@ -32,7 +32,7 @@ import yaml
 from dagster._daemon.sensor import MIN_INTERVAL_LOOP_TIME
 
 from exact_pipeline import definitions
-from exact_pipeline.bench import consent, sandbox_config
+from exact_pipeline.bench import BENCH_TOKEN_KEY, consent, sandbox_config
 from exact_pipeline.billing.models import BillingDocument
 from exact_pipeline.billing.read import read_documents
 from exact_pipeline.billing.write import write_documents
@@ -359,7 +359,7 @@ def bench_latency(admin_url: str, invoices: int, seed: int = 7) -> None:
         try:
             sandbox.admin("POST", "config", **EXACT_LIMITS)
             config = sandbox_config(sandbox)
-            with open_exact(config, billing_url) as exact:
+            with open_exact(config, billing_url, BENCH_TOKEN_KEY) as exact:
                 exact.connect(consent(sandbox, config, mappings))
             env = {
                 **os.environ,
@@ -368,7 +368,7 @@ def bench_latency(admin_url: str, invoices: int, seed: int = 7) -> None:
                 "EXACT_CLIENT_ID": config.client_id,
                 "EXACT_CLIENT_SECRET": config.client_secret,
                 "EXACT_REDIRECT_URI": config.redirect_uri,
-                "EXACT_TOKEN_KEY": config.token_key,
+                "EXACT_TOKEN_KEY": BENCH_TOKEN_KEY,
                 "EXACT_MAPPINGS_DIR": str(folder),
             }
             with dagster_home(dagster_url) as home, environment(env):

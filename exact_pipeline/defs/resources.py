@@ -19,7 +19,7 @@ from exact_pipeline.exact.client import ExactClient
 from exact_pipeline.exact.config import ExactConfig
 from exact_pipeline.mapping import Mappings, load_mappings
 from exact_pipeline.settings import STATE_SCHEMA, PublicSettings
-from exact_pipeline.state.exact import open_exact
+from exact_pipeline.state.exact import open_exact, pipeline_config
 
 
 class BillingDatabase(dg.ConfigurableResource):
@@ -48,7 +48,7 @@ class ExactOnline(dg.ConfigurableResource):
     token_key: str = Field(description="Encrypts the stored tokens (EXACT_TOKEN_KEY)")
 
     def config(self) -> ExactConfig:
-        return ExactConfig(
+        return pipeline_config(
             base_url=self.base_url,
             client_id=self.client_id,
             client_secret=self.client_secret,
@@ -59,7 +59,7 @@ class ExactOnline(dg.ConfigurableResource):
     def client(self, state: StateDatabase) -> ExactClient:
         """A client for one step: it caches master data for the step, its tokens, budgets and
         cursors live in the state database."""
-        return open_exact(self.config(), state.url)
+        return open_exact(self.config(), state.url, self.token_key)
 
 
 class MappingTables(dg.ConfigurableResource):

@@ -15,7 +15,7 @@ from exact_pipeline.defs.partitions import DAILY
 from exact_pipeline.defs.resources import BillingDatabase, ExactOnline, MappingTables, StateDatabase
 from exact_pipeline.defs.run_health import stop_with_run_worker
 from exact_pipeline.exact.errors import ReauthorizationRequired
-from exact_pipeline.sync.core.errors import STOPS_THE_DIVISION
+from exact_pipeline.sync.core.errors import STOPS_THE_DIVISION, for_people
 from exact_pipeline.sync.core.stops import not_read_back
 from exact_pipeline.sync.documents.engine import SyncEngine
 from exact_pipeline.sync.payments.engine import PaymentSync
@@ -35,7 +35,7 @@ def dead_connection_fails() -> Iterator[None]:
     try:
         yield
     except ReauthorizationRequired as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        raise dg.Failure(description=for_people(exc), allow_retries=False) from exc
 
 
 @contextmanager

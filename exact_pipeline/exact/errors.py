@@ -1,14 +1,15 @@
 """What can go wrong talking to Exact Online, as a small hierarchy.
 
 Every error names the call (method + path, without the query string), the division and, when
-Exact said something, Exact's own message. Nothing here ever holds a token or a secret: the
+Exact said something, Exact's own message. The texts say what happened, not which command or
+setting fixes it: the application adds that. Nothing here ever holds a token or a secret: the
 fields are filled only from request lines and Exact's error bodies, never from headers or forms.
 
     ExactError
-    ├── ExactConfigurationError      missing/wrong EXACT_TOKEN_KEY, client id …
+    ├── ExactConfigurationError      a setting missing or wrong; `missing` names the fields
     ├── AuthenticationError          401 that one refresh + retry did not cure
-    │   └── ReauthorizationRequired  dead token chain: run `exact-pipeline auth login`
-    │       └── TokenNotSaved        a rotated token the state database would not store
+    │   └── ReauthorizationRequired  dead token chain: the user must authorize the app again
+    │       └── TokenNotSaved        a rotated token the token store would not keep
     ├── ForbiddenError               403; `reason` is Exact's `Reason` header
     ├── NotFoundError                404
     ├── ExactValidationError         Exact refused the data (400, business 500 with a message)
@@ -74,15 +75,19 @@ class ExactError(Exception):
 class ExactConfigurationError(ExactError):
     summary = "Exact Online is not configured correctly"
 
+    def __init__(
+        self, message: str | None = None, *, missing: tuple[str, ...] = (), **where: Any
+    ) -> None:
+        self.missing = missing  # `ExactConfig` fields left empty: the application names them
+        super().__init__(message, **where)
+
 
 class AuthenticationError(ExactError):
     summary = "Exact Online refused the credentials"
 
 
 class ReauthorizationRequired(AuthenticationError):
-    summary = (
-        "The Exact Online connection must be authorized again (run `exact-pipeline auth login`)"
-    )
+    summary = "The Exact Online connection must be authorized again"
 
 
 class ForbiddenError(ExactError):
@@ -101,9 +106,9 @@ class ForbiddenError(ExactError):
 
 class TokenNotSaved(ReauthorizationRequired):
     summary = (
-        "Exact Online rotated the refresh token, but the state database did not store the new "
-        "one, so the stored token is no longer valid: make the state database (STATE_DATABASE_URL)"
-        " writable again, then run `exact-pipeline auth login`"
+        "Exact Online rotated the refresh token, but the token store did not keep the new one, "
+        "so the stored token is no longer valid: the token store must take writes again, then "
+        "the connection must be authorized again"
     )
 
 

@@ -98,19 +98,20 @@ CREATE INDEX IF NOT EXISTS exact_error_log_recent
 """
 
 
-def open_exact(config: ExactConfig, state_url: str, **options: Any) -> ExactClient:
-    """A client whose state lives in the state database at `state_url` (closed with it);
-    `options` as `ExactClient` takes them."""
-    return ExactClient(config, postgres_stores(state_url, config), **options)
+def open_exact(config: ExactConfig, state_url: str, token_key: str, **options: Any) -> ExactClient:
+    """A client whose state lives in the state database at `state_url` (closed with it), its
+    tokens encrypted with `token_key`; `options` as `ExactClient` takes them."""
+    return ExactClient(config, postgres_stores(state_url, config, token_key), **options)
 
 
 def exact_from_settings(settings: EnvSettings, **options: Any) -> ExactClient:
     """From EXACT_* settings; state in STATE_DATABASE_URL (else BILLING_DATABASE_URL)."""
-    return open_exact(exact_config(settings), settings.state_url, **options)
+    key = settings.exact_token_key.get_secret_value()
+    return open_exact(exact_config(settings), settings.state_url, key, **options)
 
 
 def exact_config(settings: EnvSettings) -> ExactConfig:
-    return ExactConfig(
+    return pipeline_config(
         base_url=settings.exact_base_url,
         client_id=settings.exact_client_id,
         client_secret=settings.exact_client_secret.get_secret_value(),
@@ -119,10 +120,29 @@ def exact_config(settings: EnvSettings) -> ExactConfig:
     )
 
 
-def postgres_stores(state_url: str, config: ExactConfig) -> Stores:
+def pipeline_config(*, token_key: str, **fields: str) -> ExactConfig:
+    """`ExactConfig`, or which of the pipeline's variables to set (the token key too: tokens
+    are only ever stored encrypted, so no key, no connection)."""
+    missing: tuple[str, ...] = ()
+    try:
+        config = ExactConfig(**fields)
+    except ExactConfigurationError as exc:
+        if not exc.missing:
+            raise
+        missing = exc.missing
+    # Each field is read from EXACT_<FIELD> (settings.py's `exact_` prefix, upper-cased).
+    names = [f"EXACT_{field.upper()}" for field in missing] + (
+        [] if token_key else ["EXACT_TOKEN_KEY"]
+    )
+    if names:
+        raise ExactConfigurationError(f"set {', '.join(names)} (environment or .env)")
+    return config
+
+
+def postgres_stores(state_url: str, config: ExactConfig, token_key: str) -> Stores:
     """The four stores on one small pool, which closes with them. Tokens are encrypted with
-    the app's token key and kept under its connection key."""
-    cipher = TokenCipher(config.token_key)
+    `token_key` and kept under the app's connection key."""
+    cipher = TokenCipher(token_key)
     pool = open_pool(state_url)
     return Stores(
         tokens=PostgresTokens(pool, cipher, config.connection_key),

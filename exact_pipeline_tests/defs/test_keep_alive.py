@@ -7,7 +7,7 @@ import dagster as dg
 from exact_pipeline.exact import ExactConfig
 from exact_pipeline.state.exact import open_exact
 from exact_pipeline_tests.defs.conftest import BuildDefs
-from exact_pipeline_tests.exact.conftest import SandboxAdmin
+from exact_pipeline_tests.exact.conftest import TOKEN_KEY, SandboxAdmin
 
 DAYS_29 = 29 * 24 * 3600
 
@@ -21,7 +21,7 @@ def test_daily_touch_outlives_the_30_day_refresh_token(
     dagster_instance: dg.DagsterInstance,
 ) -> None:
     job = build_defs().resolve_job_def("keep_exact_connection_alive")
-    with open_exact(config, state_url) as exact:
+    with open_exact(config, state_url, TOKEN_KEY) as exact:
         first = exact.tokens.load()
     assert first is not None
 
@@ -29,7 +29,7 @@ def test_daily_touch_outlives_the_30_day_refresh_token(
         admin.advance(DAYS_29)
         assert job.execute_in_process(instance=dagster_instance).success
 
-    with open_exact(config, state_url) as exact:
+    with open_exact(config, state_url, TOKEN_KEY) as exact:
         last = exact.tokens.load()
         assert exact.me().FullName  # the chain still works
     assert last is not None and not last.is_dead

@@ -9,7 +9,7 @@ from exact_pipeline.demo.payments import register_demo_payments
 from exact_pipeline.exact import ExactConfig
 from exact_pipeline.state.exact import open_exact
 from exact_pipeline_tests.defs.conftest import BuildDefs, check, materialization, run
-from exact_pipeline_tests.exact.conftest import SandboxAdmin
+from exact_pipeline_tests.exact.conftest import TOKEN_KEY, SandboxAdmin
 from exact_pipeline_tests.sync.builder import DAY, Billing
 from exact_pipeline_tests.sync.conftest import MappingFolder
 from exact_pipeline_tests.sync.payments.conftest import TEAM, Payments
@@ -57,7 +57,7 @@ def test_payment_made_in_exact_is_imported_into_billing(
     invoice = billing.document("NL-1", customer, [TEAM])
     defs = build_defs()
     run(defs, dagster_instance, partition_key=DAY.isoformat())
-    with open_exact(config, state_url) as exact:
+    with open_exact(config, state_url, TOKEN_KEY) as exact:
         [paid] = register_demo_payments(exact, mapping_folder.load(), count=1)
 
     imported = defs.resolve_job_def("import_payments").execute_in_process(instance=dagster_instance)

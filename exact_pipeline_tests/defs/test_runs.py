@@ -17,7 +17,7 @@ from exact_pipeline.defs.documents.automation import RANGE_END, RANGE_START
 from exact_pipeline.exact import ExactConfig
 from exact_pipeline.state.exact import open_exact
 from exact_pipeline_tests.defs.conftest import BuildDefs, check, materialization, run, tick
-from exact_pipeline_tests.exact.conftest import SandboxAdmin
+from exact_pipeline_tests.exact.conftest import TOKEN_KEY, SandboxAdmin
 from exact_pipeline_tests.sync.builder import Billing
 from exact_pipeline_tests.sync.conftest import MappingFolder
 
@@ -198,7 +198,7 @@ def test_a_document_removed_in_exact_by_hand_shows_in_the_reconciliation(
     run(defs, dagster_instance, partition_key="2026-11-20")
 
     [entry] = [e for e in admin.store(NL, "salesentry/SalesEntries") if e["YourRef"] == "NL-2"]
-    with open_exact(config, state_url) as exact:
+    with open_exact(config, state_url, TOKEN_KEY) as exact:
         token = exact.tokens.load()
     assert token is not None
     deleted = httpx.delete(

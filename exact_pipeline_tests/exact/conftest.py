@@ -97,13 +97,12 @@ def config(sandbox: SandboxProcess) -> ExactConfig:
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
         redirect_uri=f"http://127.0.0.1:{free_port()}/callback",
-        token_key=TOKEN_KEY,
     )
 
 
 def connect(admin: SandboxAdmin, config: ExactConfig, state_url: str) -> None:
     """Consent for NL and BE through the admin API, and store the chain (as `auth login`)."""
-    with open_exact(config, state_url) as client:
+    with open_exact(config, state_url, TOKEN_KEY) as client:
         client.connect(admin.code(config.redirect_uri))
 
 
@@ -114,5 +113,5 @@ def connected(admin: SandboxAdmin, config: ExactConfig, state_url: str) -> None:
 
 @pytest.fixture
 def client(connected: None, config: ExactConfig, state_url: str) -> Iterator[ExactClient]:
-    with open_exact(config, state_url, retry=FAST_RETRY) as exact:
+    with open_exact(config, state_url, TOKEN_KEY, retry=FAST_RETRY) as exact:
         yield exact

@@ -15,12 +15,14 @@ import pytest
 from exact_pipeline.exact import ExactClient, ExactConfig, ReauthorizationRequired, ServerError
 from exact_pipeline.exact.endpoints import JOURNALS
 from exact_pipeline.state.exact import open_exact
+from exact_pipeline.sync.core.errors import for_people
 from exact_pipeline_tests.exact.conftest import (
     BE,
     CLIENT_ID,
     CLIENT_SECRET,
     FAST_RETRY,
     NL,
+    TOKEN_KEY,
     SandboxAdmin,
     connect,
 )
@@ -34,7 +36,7 @@ def client(connected: None, admin: SandboxAdmin, config: ExactConfig, state_url:
     client sees the moved clock only through the rate-limit resets: a 1 s window makes them
     tell the time to the second (at Exact, `Date` does)."""
     admin.configure(window_seconds=1)
-    with open_exact(config, state_url, retry=FAST_RETRY, minute_seconds=1) as exact:
+    with open_exact(config, state_url, TOKEN_KEY, retry=FAST_RETRY, minute_seconds=1) as exact:
         yield exact
 
 
@@ -110,21 +112,22 @@ def test_a_dead_chain_stops_every_process_until_login(
     with pytest.raises(ReauthorizationRequired) as info:
         for _ in range(3):
             call(client)
-    assert "exact-pipeline auth login" in str(info.value)
+    assert "must be authorized again" in str(info.value)
     assert "Old refresh token" in str(info.value)
+    assert "exact-pipeline auth login" in for_people(info.value)  # what the pipeline shows
     dead = client.tokens.load()
     assert dead is not None and dead.is_dead
 
     # Every other process stops too, without touching Exact's token endpoint again.
     admin.clear_requests()
-    with open_exact(config, state_url) as other, pytest.raises(ReauthorizationRequired):
+    with open_exact(config, state_url, TOKEN_KEY) as other, pytest.raises(ReauthorizationRequired):
         call(other)
     with pytest.raises(ReauthorizationRequired):
         call(client)
     assert admin.requests()["total"] == 0
 
     connect(admin, config, state_url)  # `auth login` again
-    with open_exact(config, state_url) as revived:
+    with open_exact(config, state_url, TOKEN_KEY) as revived:
         call(revived, BE)
 
 
@@ -189,7 +192,7 @@ def _worker(
     """Call NL and BE alternately until told to stop; count calls in `calls[index]`."""
     try:
         with open_exact(
-            ExactConfig(**config), state_url, retry=FAST_RETRY, minute_seconds=1
+            ExactConfig(**config), state_url, TOKEN_KEY, retry=FAST_RETRY, minute_seconds=1
         ) as client:
             while not stop.is_set():
                 call(client, (NL, BE)[calls[index] % 2])

@@ -17,7 +17,7 @@ from exact_pipeline.exact import (
 from exact_pipeline.exact.endpoints import JOURNALS, SALES_ENTRIES
 from exact_pipeline.exact.errorblock import EXACT_THRESHOLD, PAUSE_AT, counts_towards_block
 from exact_pipeline.state.exact import open_exact
-from exact_pipeline_tests.exact.conftest import FAST_RETRY, NL, SandboxAdmin
+from exact_pipeline_tests.exact.conftest import FAST_RETRY, NL, TOKEN_KEY, SandboxAdmin
 from exact_pipeline_tests.exact.test_writes import POST_ENTRY, create_entry, entry_payload
 
 REFUSE_ENTRIES = {"kind": "error", "status": 400, "path": SALES_ENTRIES.path, "method": "POST"}
@@ -69,7 +69,10 @@ def test_refusals_pause_the_endpoint_short_of_exacts_block_for_every_process(
     assert list(client.list(NL, JOURNALS))  # other endpoints are not affected
 
     # Another process knows it too, from the state database.
-    with open_exact(config, state_url, retry=FAST_RETRY) as other, pytest.raises(EndpointPaused):
+    with (
+        open_exact(config, state_url, TOKEN_KEY, retry=FAST_RETRY) as other,
+        pytest.raises(EndpointPaused),
+    ):
         create_entry(other, payloads[-1])
     assert admin.count(POST_ENTRY) == PAUSE_AT
 

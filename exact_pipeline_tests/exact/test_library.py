@@ -6,6 +6,7 @@ What Exact really answers is tested against the sandbox in the other modules."""
 from __future__ import annotations
 
 import ast
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from exact_pipeline.exact import EndpointPaused, ExactClient, ExactConfig, NotFoundError, Stores
+from exact_pipeline.exact import (
+    EndpointPaused,
+    ExactClient,
+    ExactConfig,
+    ExactConfigurationError,
+    NotFoundError,
+    Stores,
+)
 from exact_pipeline.exact.endpoints import JOURNALS, SYNC_ITEMS
 from exact_pipeline.exact.errorblock import PAUSE_AT
 from exact_pipeline.exact.memory import memory_stores
@@ -26,7 +34,6 @@ CONFIG = ExactConfig(
     client_id="client",
     client_secret="secret",
     redirect_uri="http://127.0.0.1:8765/callback",
-    token_key="unused by memory stores",
 )
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -51,6 +58,27 @@ def test_the_library_imports_nothing_of_the_pipeline() -> None:
         and not name.startswith("exact_pipeline.exact")
     }
     assert outside == set()
+
+
+# What only the pipeline knows: its command, its variables (EXACT_TOKEN_KEY, STATE_DATABASE_URL …).
+PIPELINE_WORDS = re.compile(r"exact-pipeline|_DATABASE_URL|\bEXACT_[A-Z_]+\b")
+
+
+def test_the_library_texts_name_nothing_of_the_pipeline() -> None:
+    """Its messages say what happened; which command or variable cures it is the application's
+    to add (the pipeline's `for_people`)."""
+    named = {
+        f"{path.name}: {node.value!r}"
+        for path in LIBRARY.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and PIPELINE_WORDS.search(node.value)
+    }
+    assert named == set()
+    with pytest.raises(ExactConfigurationError) as info:
+        ExactConfig(base_url="https://exact.test", client_id="", client_secret="", redirect_uri="x")
+    assert info.value.missing == ("client_id", "client_secret")
 
 
 def client_on(handler: Handler, stores: Stores | None = None) -> ExactClient:

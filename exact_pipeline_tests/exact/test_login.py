@@ -24,6 +24,7 @@ from exact_pipeline.exact import (
 )
 from exact_pipeline.settings import env_settings
 from exact_pipeline.state.exact import open_exact
+from exact_pipeline.sync.core.errors import for_people
 from exact_pipeline_tests.exact.conftest import BE, NL, TOKEN_KEY, SandboxAdmin
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,7 +37,7 @@ def cli_env(config: ExactConfig, state_url: str) -> dict[str, str]:
         "EXACT_CLIENT_ID": config.client_id,
         "EXACT_CLIENT_SECRET": config.client_secret,
         "EXACT_REDIRECT_URI": config.redirect_uri,
-        "EXACT_TOKEN_KEY": config.token_key,
+        "EXACT_TOKEN_KEY": TOKEN_KEY,
         "BILLING_DATABASE_URL": state_url,
         "STATE_DATABASE_URL": state_url,
     }
@@ -118,7 +119,7 @@ def test_login_catches_the_redirect_and_stores_the_chain(
     assert login.returncode == 0, out + err
     assert "Connected as" in out and str(NL) in out and str(BE) in out
 
-    with open_exact(config, state_url) as client:
+    with open_exact(config, state_url, TOKEN_KEY) as client:
         stored = client.tokens.load()
         assert stored is not None and not stored.is_dead
         assert {d.code for d in stored.divisions} >= {NL, BE}
@@ -174,17 +175,23 @@ def test_tokens_are_stored_encrypted_and_need_the_key(
         assert stored.access_token.encode() not in bytes(column)
         assert stored.refresh_token.encode() not in bytes(column)
 
-    wrong = ExactConfig(**{**vars(config), "token_key": "another passphrase"})
-    with open_exact(wrong, state_url) as other, pytest.raises(ExactConfigurationError) as info:
+    with (
+        open_exact(config, state_url, "another passphrase") as other,
+        pytest.raises(ExactConfigurationError) as info,
+    ):
         other.me()
     assert "EXACT_TOKEN_KEY" in str(info.value)
 
     with pytest.raises(ExactConfigurationError, match="EXACT_TOKEN_KEY"):
-        ExactConfig(**{**vars(config), "token_key": ""})
+        open_exact(config, state_url, "")
 
 
 def test_without_a_connection_calls_ask_for_login(config: ExactConfig, state_url: str) -> None:
-    with open_exact(config, state_url) as client, pytest.raises(ReauthorizationRequired) as info:
+    with (
+        open_exact(config, state_url, TOKEN_KEY) as client,
+        pytest.raises(ReauthorizationRequired) as info,
+    ):
         client.me()
-    assert "exact-pipeline auth login" in str(info.value)
+    assert "must be authorized again" in str(info.value)
+    assert "exact-pipeline auth login" in for_people(info.value)
     assert TOKEN_KEY not in str(info.value)

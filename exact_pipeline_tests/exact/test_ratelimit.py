@@ -20,7 +20,14 @@ from exact_pipeline.exact import (
 )
 from exact_pipeline.exact.endpoints import GL_ACCOUNTS, JOURNALS, VAT_CODES
 from exact_pipeline.state.exact import open_exact
-from exact_pipeline_tests.exact.conftest import BE, FAST_RETRY, FORBIDDEN, NL, SandboxAdmin
+from exact_pipeline_tests.exact.conftest import (
+    BE,
+    FAST_RETRY,
+    FORBIDDEN,
+    NL,
+    TOKEN_KEY,
+    SandboxAdmin,
+)
 
 JOURNALS_GET = f"GET {JOURNALS.path}"
 
@@ -73,7 +80,7 @@ def test_a_spent_daily_budget_stops_calls_with_the_reset_time(
     # Another division has its own budget.
     assert list(client.list(NL, JOURNALS))
     # A new process learns it from Exact's 429, once, and stops there too.
-    with open_exact(config, state_url) as next_run:
+    with open_exact(config, state_url, TOKEN_KEY) as next_run:
         admin.clear_requests()
         with pytest.raises(DailyLimitReached):
             list(next_run.list(BE, JOURNALS))
@@ -102,7 +109,7 @@ def test_reads_that_time_out_are_retried(
     connected: None, admin: SandboxAdmin, config: ExactConfig, state_url: str
 ) -> None:
     timeout = httpx.Timeout(0.5, connect=5.0)
-    with open_exact(config, state_url, retry=FAST_RETRY, timeout=timeout) as client:
+    with open_exact(config, state_url, TOKEN_KEY, retry=FAST_RETRY, timeout=timeout) as client:
         list(client.list(NL, JOURNALS))  # settle the token first
         admin.clear_requests()
         admin.faults({"kind": "latency", "path": JOURNALS.path, "latency_ms": 1500, "times": 2})

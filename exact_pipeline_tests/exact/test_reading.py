@@ -19,7 +19,7 @@ from exact_pipeline.exact.endpoints import (
     VAT_CODES,
 )
 from exact_pipeline.state.exact import open_exact
-from exact_pipeline_tests.exact.conftest import BE, FAST_RETRY, NL, SandboxAdmin
+from exact_pipeline_tests.exact.conftest import BE, FAST_RETRY, NL, TOKEN_KEY, SandboxAdmin
 
 
 def add_vat_codes(client: ExactClient, count: int) -> None:
@@ -91,7 +91,7 @@ def test_sync_reads_only_changes_and_remembers_where_it_was(
         idempotency=LookupKey.account_code("77001"),
     )
     # A new client (the next run) resumes from the stored Timestamp.
-    with open_exact(config, state_url, retry=FAST_RETRY) as next_run:
+    with open_exact(config, state_url, TOKEN_KEY, retry=FAST_RETRY) as next_run:
         changed = list(next_run.sync(NL, SYNC_ACCOUNTS))
         assert [a.Code for a in changed] == ["77001"]
         assert next_run.sync_cursor(NL, SYNC_ACCOUNTS) is not None

@@ -20,7 +20,8 @@ from exact_pipeline.exact.clock import ServerClock
 from exact_pipeline.exact.oauth import refresh_grant
 from exact_pipeline.settings import STATE_SCHEMA
 from exact_pipeline.state.exact import open_exact
-from exact_pipeline_tests.exact.conftest import FAST_RETRY, SandboxAdmin
+from exact_pipeline.sync.core.errors import for_people
+from exact_pipeline_tests.exact.conftest import FAST_RETRY, TOKEN_KEY, SandboxAdmin
 from exact_pipeline_tests.exact.test_chain import call, token_calls
 
 TOKEN = "oauth2/token"
@@ -30,7 +31,7 @@ TOKEN = "oauth2/token"
 def client(connected: None, admin: SandboxAdmin, config: ExactConfig, state_url: str):
     """As in test_chain: a 1 s rate-limit window lets the client see the moved clock."""
     admin.configure(window_seconds=1)
-    with open_exact(config, state_url, retry=FAST_RETRY, minute_seconds=1) as exact:
+    with open_exact(config, state_url, TOKEN_KEY, retry=FAST_RETRY, minute_seconds=1) as exact:
         yield exact
 
 
@@ -59,7 +60,7 @@ def call_while_another_worker_rotates(
     ours_thread = threading.Thread(target=ours)
     ours_thread.start()
     wait_until_fired(admin, "latency")  # our token request has arrived and waits
-    with httpx.Client() as http, open_exact(config, state_url) as other:
+    with httpx.Client() as http, open_exact(config, state_url, TOKEN_KEY) as other:
         grant = refresh_grant(http, config, ServerClock(), presented.refresh_token)
         other.tokens.save_refresh(grant)
     ours_thread.join(timeout=30)
@@ -133,7 +134,7 @@ def test_a_rotated_token_the_database_refuses_at_first_is_saved_on_a_retry(
     assert after.refresh_count == before.refresh_count + 1
     # The stored refresh token is the one Exact handed out: another process refreshes with it.
     admin.advance(605)
-    with open_exact(config, state_url, retry=FAST_RETRY, minute_seconds=1) as other:
+    with open_exact(config, state_url, TOKEN_KEY, retry=FAST_RETRY, minute_seconds=1) as other:
         call(other)
     assert [t["status"] for t in token_calls(admin)][-2:] == [200, 200]
 
@@ -150,10 +151,12 @@ def test_a_rotated_token_the_database_never_stores_stops_loudly(
 
     text = str(info.value)
     assert f"failed {FAST_RETRY.save_attempts} times" in text and "No space left" in text
-    assert "STATE_DATABASE_URL" in text and "exact-pipeline auth login" in text
+    assert "token store" in text and "exact-pipeline" not in text  # the library's own words
+    shown = for_people(info.value)  # the pipeline's, with what to do
+    assert "STATE_DATABASE_URL" in shown and "exact-pipeline auth login" in shown
     stored = client.tokens.load()
     assert stored is not None and stored.is_dead  # every other process stops too …
     admin.clear_requests()
-    with open_exact(config, state_url) as other, pytest.raises(ReauthorizationRequired):
+    with open_exact(config, state_url, TOKEN_KEY) as other, pytest.raises(ReauthorizationRequired):
         call(other)
     assert token_calls(admin) == []  # … without presenting the superseded token to Exact

@@ -18,7 +18,7 @@ from exact_pipeline.exact import (
 )
 from exact_pipeline.exact.endpoints import JOURNALS, SALES_ENTRIES
 from exact_pipeline.state.exact import open_exact
-from exact_pipeline_tests.exact.conftest import FAST_RETRY, NL, SandboxAdmin
+from exact_pipeline_tests.exact.conftest import FAST_RETRY, NL, TOKEN_KEY, SandboxAdmin
 from exact_pipeline_tests.exact.test_writes import (
     GET_ENTRY,
     POST_ENTRY,
@@ -112,7 +112,7 @@ def test_a_timed_out_write_is_looked_up_after_a_pause_and_never_doubled(
     first, so a slow commit is found instead of posted a second time."""
     patient = RetryPolicy(read_attempts=4, backoff=1.0, rate_limited_attempts=6)
     timeout = httpx.Timeout(1.0, connect=1.0)
-    with open_exact(config, state_url, retry=patient, timeout=timeout) as client:
+    with open_exact(config, state_url, TOKEN_KEY, retry=patient, timeout=timeout) as client:
         payload = entry_payload(client, "SLOW-1")
         admin.clear_requests()
         admin.faults({"kind": "latency", "latency_ms": 1400, "times": 1, **POST})

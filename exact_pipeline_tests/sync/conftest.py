@@ -23,7 +23,7 @@ from exact_pipeline.sync.core.session import SyncSession
 from exact_pipeline.sync.documents.engine import SyncEngine
 from exact_pipeline_tests.conftest import REPO
 from exact_pipeline_tests.exact import conftest as client_fixtures
-from exact_pipeline_tests.exact.conftest import FAST_RETRY, SandboxAdmin
+from exact_pipeline_tests.exact.conftest import FAST_RETRY, TOKEN_KEY, SandboxAdmin
 from exact_pipeline_tests.sync.builder import Billing
 
 # The client tests' fixtures, reused: the sandbox's admin API, the demo app's configuration,
@@ -99,7 +99,7 @@ def unhurried(admin: SandboxAdmin) -> None:
 def exact(
     unhurried: None, connected: None, config: ExactConfig, state_url: str
 ) -> Iterator[ExactClient]:
-    with open_exact(config, state_url, retry=FAST_RETRY) as client:
+    with open_exact(config, state_url, TOKEN_KEY, retry=FAST_RETRY) as client:
         yield client
 
 

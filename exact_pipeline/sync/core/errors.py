@@ -9,6 +9,8 @@
   the document (or customer) is blocked with Exact's message.
 - anything else Exact raises (unavailable, answer lost, rate limit not cured): the record
   failed after the client's own retries; the next run retries it, looking it up first.
+
+The client's texts say what happened; `for_people` adds what to do in this pipeline.
 """
 
 from __future__ import annotations
@@ -24,12 +26,26 @@ from exact_pipeline.exact import (
     NotFoundError,
     OutcomeUnknownError,
     RateLimitError,
+    ReauthorizationRequired,
     ServerError,
+    TokenNotSaved,
 )
 
 STOPS_THE_RUN = (AuthenticationError, ExactConfigurationError)
 STOPS_THE_DIVISION = (DailyLimitReached, ForbiddenError, EndpointPaused)
 REFUSED = (ExactValidationError, NotFoundError)
+LOG_IN = "run `exact-pipeline auth login`"
+
+
+def for_people(error: ExactError) -> str:
+    """The client's text with this pipeline's command or setting that cures it."""
+    if isinstance(error, TokenNotSaved):
+        return (
+            f"{error}; make the state database (STATE_DATABASE_URL) writable again, then {LOG_IN}"
+        )
+    if isinstance(error, ReauthorizationRequired):
+        return f"{error}; {LOG_IN}"
+    return str(error)
 
 
 def plain_failure(error: Exception, doing: str = "talking to Exact") -> str:
@@ -44,7 +60,7 @@ def plain_failure(error: Exception, doing: str = "talking to Exact") -> str:
     if isinstance(error, RateLimitError):
         return f"Exact kept answering 'too many requests' while {doing}: the next run tries again"
     if isinstance(error, ExactError):
-        return f"Exact failed while {doing} ({error}): the next run tries again"
+        return f"Exact failed while {doing} ({for_people(error)}): the next run tries again"
     return (
         f"an unexpected error while {doing} ({type(error).__name__}: {error}): the next run "
         "tries again; if it persists, report it with this message"

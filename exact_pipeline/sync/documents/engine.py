@@ -9,6 +9,10 @@ times; a window of many partitions works the same as one.
         engine.stage(window)            # preview: no Exact calls
         engine.sync_customers(window)   # link / match / create the window's customers
         engine.push_documents(window)   # stage (writes only what changed), then push
+
+Each document is planned and hashed once per run: the push re-reads billing (a document may
+change between two steps) and reuses what the run's stage prepared for every document that
+did not (`PreparedMemo`); the second stage writes no ledger row that is unchanged.
 """
 
 from __future__ import annotations
@@ -54,10 +58,13 @@ from exact_pipeline.sync.documents.reports import (
     document_row,
     line_rows,
 )
-from exact_pipeline.sync.documents.staging import Prepared, prepare, stage_values
+from exact_pipeline.sync.documents.staging import Prepared, PreparedMemo, stage_values
 from exact_pipeline.sync.documents.transform import DocumentPlan
 
 __all__ = ["SyncEngine"]
+
+# What this process's last stage prepared (a run is one process; see the module docstring).
+STAGED_IN_THIS_RUN = PreparedMemo()
 
 # Ledger state after a push → the report's outcome for a document this run did not post.
 _OUTCOME_OF_STATE = {
@@ -116,20 +123,24 @@ class SyncEngine(SyncSession):
         )
 
     def _stage(self, documents: list[BillingDocument]) -> dict[str, Prepared]:
-        """Stage `documents`, each planned and hashed once (the push reuses both). A row whose
-        values are already the ledger's is not written: staging what an earlier step of the
-        run staged costs a read, no write."""
+        """Stage `documents`, each planned and hashed once per run (the push reuses both, and
+        what an earlier stage of the run prepared). A row whose values are already the
+        ledger's is not written: staging what an earlier step of the run staged costs a read,
+        no write."""
         known = ledger.documents(self._state, [d.id for d in documents])
         fingerprint = self.mappings.fingerprint()
         staged: dict[str, Prepared] = {}
         for document in documents:
             row = known.get(document.id)
-            prepared = staged[document.id] = prepare(document, self.mappings)
+            prepared = staged[document.id] = STAGED_IN_THIS_RUN.prepare(
+                document, self.mappings, fingerprint
+            )
             values = stage_values(prepared, row, self.mappings, fingerprint)
             if row and all(getattr(row, c) == values[c] for c in ledger.STAGE_COLUMNS):
                 continue  # nothing new: the row keeps its version and its updated_at
             # A row another run changed since it was read is left to that run.
             ledger.stage(self._state, values, row.version if row else None)
+        STAGED_IN_THIS_RUN.remember(fingerprint, staged)
         return staged
 
     # --- customers -----------------------------------------------------------------------------

@@ -49,6 +49,27 @@ def prepare(document: BillingDocument, mappings: Mappings) -> Prepared:
     return Prepared(document, plan_document(document, mappings), hashes(document))
 
 
+class PreparedMemo:
+    """The documents the last stage in this process planned and hashed, so that the push of
+    the same run (one process: the definitions use the in-process executor) plans and hashes
+    each document once. One is reused only while billing's document (PDF included) and the
+    mapping tables are what the stage saw; otherwise it is prepared anew. Each is handed out
+    once, so the memo empties as the push goes."""
+
+    def __init__(self) -> None:
+        self._fingerprint: str | None = None
+        self._kept: dict[str, Prepared] = {}
+
+    def remember(self, fingerprint: str, prepared: dict[str, Prepared]) -> None:
+        self._fingerprint, self._kept = fingerprint, dict(prepared)
+
+    def prepare(self, document: BillingDocument, mappings: Mappings, fingerprint: str) -> Prepared:
+        kept = self._kept.pop(document.id, None)
+        if kept is not None and fingerprint == self._fingerprint and kept.document == document:
+            return kept
+        return prepare(document, mappings)
+
+
 @dataclass(frozen=True)
 class Evaluation:
     state: str

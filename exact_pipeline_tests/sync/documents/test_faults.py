@@ -14,7 +14,7 @@ from exact_pipeline.exact import ExactClient, ExactConfig, ReauthorizationRequir
 from exact_pipeline.state.exact import open_exact
 from exact_pipeline.sync.documents import ledger
 from exact_pipeline.sync.documents.reports import PushReport
-from exact_pipeline_tests.exact.conftest import FAST_RETRY, FORBIDDEN, NL, SandboxAdmin
+from exact_pipeline_tests.exact.conftest import FAST_RETRY, FORBIDDEN, NL, TOKEN_KEY, SandboxAdmin
 from exact_pipeline_tests.sync.builder import Billing, day_window
 from exact_pipeline_tests.sync.conftest import EngineFactory, MappingFolder
 
@@ -149,7 +149,7 @@ def test_the_daily_budget_stops_the_push_and_the_next_day_goes_on(
     }
 
     admin.advance(86_400)  # the next day: a fresh budget, and a new run with a new client
-    with open_exact(config, state_url, retry=FAST_RETRY) as tomorrow:
+    with open_exact(config, state_url, TOKEN_KEY, retry=FAST_RETRY) as tomorrow:
         rest = make_engine(exact=tomorrow).push_documents(day_window())
     assert rest.counts["pushed"] == report.counts["not_reached"] and rest.stopped is None
     assert_each_once(admin, numbers)
@@ -164,7 +164,7 @@ def test_two_runs_at_once_post_each_document_once(
 ) -> None:
     numbers = invoices(billing, 6, customer=("cus_brand_new", "Gloednieuw B.V."))
     reports: list[PushReport] = []
-    clients = [open_exact(config, state_url, retry=FAST_RETRY) for _ in range(2)]
+    clients = [open_exact(config, state_url, TOKEN_KEY, retry=FAST_RETRY) for _ in range(2)]
     engines = [make_engine(exact=client) for client in clients]
     start = threading.Barrier(2)
 

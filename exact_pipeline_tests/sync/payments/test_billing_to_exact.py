@@ -12,7 +12,7 @@ import pytest
 from exact_pipeline.exact import ExactClient, ExactConfig
 from exact_pipeline.state.exact import open_exact
 from exact_pipeline.sync.payments import ledger as payment_ledger
-from exact_pipeline_tests.exact.conftest import FAST_RETRY, NL, SandboxAdmin
+from exact_pipeline_tests.exact.conftest import FAST_RETRY, NL, TOKEN_KEY, SandboxAdmin
 from exact_pipeline_tests.sync.builder import Billing, day_window
 from exact_pipeline_tests.sync.conftest import EngineFactory, MappingFolder
 from exact_pipeline_tests.sync.payments.conftest import (
@@ -214,7 +214,7 @@ def test_the_daily_budget_stops_the_division_and_the_next_day_goes_on(
         "through after "
     )
     admin.advance(86_400)  # the next day: a fresh budget, and a new run with a new client
-    with open_exact(config, state_url, retry=FAST_RETRY) as tomorrow:
+    with open_exact(config, state_url, TOKEN_KEY, retry=FAST_RETRY) as tomorrow:
         rest = make_payments(exact=tomorrow).push_payments(paid_window())
     assert (rest.counts["pushed"], rest.counts["already_done"]) == (2, 1), rest.rows
     lines = bank_lines(admin)

@@ -1,0 +1,63 @@
+"""One pass per run (issue 12): the push reuses what the run's stage planned and hashed, and
+still posts what billing holds when a document changed between the two steps."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+
+from exact_pipeline.billing.models import BillingDocument
+from exact_pipeline.sync.documents import engine, staging
+from exact_pipeline.sync.documents.transform import Hashes
+from exact_pipeline_tests.exact.conftest import NL, SandboxAdmin
+from exact_pipeline_tests.sync.builder import Billing, day_window
+from exact_pipeline_tests.sync.conftest import EngineFactory
+from exact_pipeline_tests.sync.documents.test_partial_pushes import correct, known_customer
+
+TEAM = ("prod_team", "1", 9900, "tax_nl_21")
+
+
+@pytest.fixture
+def hashed(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How often each document is hashed (the real hashing, counted), in a fresh run (the
+    memo lives as long as the process, which is one run in production)."""
+    monkeypatch.setattr(engine, "STAGED_IN_THIS_RUN", staging.PreparedMemo())
+    counts: Counter[str] = Counter()
+    real: Callable[[BillingDocument], Hashes] = staging.hashes
+
+    def counting(document: BillingDocument) -> Hashes:
+        counts[document.number] += 1
+        return real(document)
+
+    monkeypatch.setattr(staging, "hashes", counting)
+    return counts
+
+
+def test_the_push_reuses_the_stage_of_its_run(
+    billing: Billing, make_engine: EngineFactory, hashed: Counter[str]
+) -> None:
+    customer = known_customer(billing)
+    for number in ("INV-1", "INV-2"):
+        billing.document(number, customer, [TEAM])
+    make_engine().stage(day_window())
+    report = make_engine().push_documents(day_window())  # the next step: a new engine
+    assert report.counts["pushed"] == 2
+    assert hashed == Counter({"INV-1": 1, "INV-2": 1})
+
+
+def test_a_document_changed_between_the_steps_is_prepared_again_and_posted_as_it_is(
+    billing: Billing, make_engine: EngineFactory, admin: SandboxAdmin, hashed: Counter[str]
+) -> None:
+    customer = known_customer(billing)
+    kept = billing.document("INV-1", customer, [TEAM])
+    changed = billing.document("INV-2", customer, [TEAM])
+    make_engine().stage(day_window())
+    correct(billing, changed, quantity=3)  # between the payloads step and the push
+    report = make_engine().push_documents(day_window())
+    assert report.counts["pushed"] == 2
+    assert hashed == Counter({kept.number: 1, changed.number: 2})
+    invoices = {r["YourRef"]: r for r in admin.store(NL, "salesinvoice/SalesInvoices")}
+    assert invoices["INV-1"]["AmountFCExclVat"] == "99.00"
+    assert invoices["INV-2"]["AmountFCExclVat"] == "297.00"
