@@ -15,12 +15,12 @@ from pathlib import Path
 import click
 import psycopg
 
+from exact_pipeline.bench_setup import BENCH_TOKEN_KEY, consent, line, sandbox_config
 from exact_pipeline.billing.read import read_documents
+from exact_pipeline.demo.sandbox_process import SandboxProcess
 from exact_pipeline.demo.seed import seed_billing
-from exact_pipeline.exact.config import ExactConfig
-from exact_pipeline.mapping import Mappings, load_mappings
+from exact_pipeline.mapping import load_mappings
 from exact_pipeline.postgres import create_database, scratch_server
-from exact_pipeline.sandbox.process import SandboxProcess, consent_code
 from exact_pipeline.state.exact import open_exact
 from exact_pipeline.sync.core.window import Window
 from exact_pipeline.sync.documents.engine import SyncEngine
@@ -30,29 +30,6 @@ EXACT_CALLS_PER_MINUTE, EXACT_CALLS_PER_DAY = 60, 5_000
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def line(label: str, text: str) -> None:
-    click.echo(f"{label:<10}{text}")
-
-
-BENCH_TOKEN_KEY = "bench"
-
-
-def sandbox_config(sandbox: SandboxProcess) -> ExactConfig:
-    """The app as the sandbox knows it (its tokens are stored under `BENCH_TOKEN_KEY`)."""
-    return ExactConfig(
-        base_url=sandbox.url,
-        client_id="exact-pipeline-demo",
-        client_secret="sandbox-secret",
-        redirect_uri="http://127.0.0.1:8765/callback",
-    )
-
-
-def consent(sandbox: SandboxProcess, config: ExactConfig, mappings: Mappings) -> str:
-    """An authorization code for every division of the mapping tables."""
-    divisions = [e.division for e in mappings.settings.entities.values()]
-    return consent_code(sandbox.url, config.client_id, config.redirect_uri, divisions)
 
 
 def bench_seed_and_read(admin_url: str, customers: int, months: int, today: date) -> None:

@@ -32,16 +32,16 @@ import yaml
 from dagster._daemon.sensor import MIN_INTERVAL_LOOP_TIME
 
 from exact_pipeline import definitions
-from exact_pipeline.bench import BENCH_TOKEN_KEY, consent, sandbox_config
+from exact_pipeline.bench_setup import BENCH_TOKEN_KEY, consent, line, sandbox_config
 from exact_pipeline.billing.models import BillingDocument
 from exact_pipeline.billing.read import read_documents
 from exact_pipeline.billing.write import write_documents
 from exact_pipeline.demo import catalog
 from exact_pipeline.demo.prepare import EXACT_LIMITS
+from exact_pipeline.demo.sandbox_process import SandboxProcess
 from exact_pipeline.demo.seed import seed_billing
 from exact_pipeline.mapping import Mappings, load_mappings
 from exact_pipeline.postgres import create_database, psycopg2_url
-from exact_pipeline.sandbox.process import SandboxProcess
 from exact_pipeline.state.exact import open_exact
 
 REPO = Path(__file__).resolve().parents[1]
@@ -310,20 +310,17 @@ def report(samples: list[Sample], interval: float, dequeue_interval: float) -> N
         return f"median {statistics.median(values):.1f} s, max {max(values):.1f} s"
 
     done = [s for s in samples if s.present is not None]
-    line = "{:<10}{}".format
     if missed := [s.number for s in samples if not s.ticked]:
-        click.echo(line("latency", f"not seen by the sensor in {MAX_TICKS} ticks: {missed}"))
+        line("latency", f"not seen by the sensor in {MAX_TICKS} ticks: {missed}")
     if stuck := [s.number for s in samples if s.ticked and s.present is None]:
-        click.echo(line("latency", f"not in Exact {DOCUMENT_TIMEOUT:.0f} s after launch: {stuck}"))
+        line("latency", f"not in Exact {DOCUMENT_TIMEOUT:.0f} s after launch: {stuck}")
     if not done:
         return
-    click.echo(
-        line(
-            "latency",
-            f"commit → document in Exact, {len(done)} invoices: "
-            f"{seconds([s.latency for s in done])} (sensor every {interval:.0f} s, "
-            f"run queue every {dequeue_interval:.0f} s, a process per run)",
-        )
+    line(
+        "latency",
+        f"commit → document in Exact, {len(done)} invoices: "
+        f"{seconds([s.latency for s in done])} (sensor every {interval:.0f} s, "
+        f"run queue every {dequeue_interval:.0f} s, a process per run)",
     )
     splits = {
         "to tick": [s.ticked - s.committed for s in done],
@@ -331,8 +328,8 @@ def report(samples: list[Sample], interval: float, dequeue_interval: float) -> N
         "run start": [s.started - s.launched for s in done],
         "to Exact": [(s.present or 0) - s.started for s in done],
     }
-    click.echo(line("", "; ".join(f"{k} {seconds(v)}" for k, v in splits.items())))
-    click.echo(line("", f"ticks to see a commit: {', '.join(str(s.ticks) for s in done)}"))
+    line("", "; ".join(f"{k} {seconds(v)}" for k, v in splits.items()))
+    line("", f"ticks to see a commit: {', '.join(str(s.ticks) for s in done)}")
 
 
 def bench_latency(admin_url: str, invoices: int, seed: int = 7) -> None:

@@ -13,12 +13,21 @@ import click
 COMMANDS = {
     "billing": ("exact_pipeline.billing.cli", "billing"),
     "mappings": ("exact_pipeline.mapping.cli", "mappings"),
-    "sandbox": ("exact_pipeline.sandbox.cli", "sandbox"),
+    "sandbox": ("exact_pipeline.demo.cli", "sandbox"),
     "auth": ("exact_pipeline.auth_cli", "auth"),
     "demo": ("exact_pipeline.demo.cli", "demo"),
     "demo-payments": ("exact_pipeline.demo.cli", "demo_payments"),
     "bench": ("exact_pipeline.bench", "bench"),
 }
+
+
+# Subcommands a group gets from a package above it: filling the billing database with the demo
+# company is the demo's, so billing/ does not import demo/.
+EXTRA = {"billing": [("exact_pipeline.demo.cli", "seed_command")]}
+
+
+def _load(module: str, attribute: str) -> click.Command:
+    return getattr(importlib.import_module(module), attribute)
 
 
 class LazyGroup(click.Group):
@@ -28,8 +37,11 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
-        module, attribute = COMMANDS[cmd_name]
-        return getattr(importlib.import_module(module), attribute)
+        command = _load(*COMMANDS[cmd_name])
+        if isinstance(command, click.Group):
+            for extra in EXTRA.get(cmd_name, []):
+                command.add_command(_load(*extra))
+        return command
 
 
 @click.group(cls=LazyGroup)

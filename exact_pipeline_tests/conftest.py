@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from exact_pipeline.demo.sandbox_process import SandboxProcess, free_port
 from exact_pipeline.postgres import create_database, scratch_server
-from exact_pipeline.sandbox.process import SandboxProcess, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 __all__ = ["REPO", "SandboxProcess", "free_port"]

@@ -1,8 +1,13 @@
-"""`exact-pipeline demo`: the whole product on one machine."""
+"""The demo's commands: `exact-pipeline demo` (the whole product on one machine),
+`demo-payments`, `sandbox` (the sandbox serving the demo company's Exact side) and
+`billing seed` (the demo company's billing data)."""
 
+from datetime import datetime
 from pathlib import Path
 
 import click
+
+from exact_pipeline.billing.cli import DATABASE_URL
 
 demo_dir = click.option(
     "--dir",
@@ -54,3 +59,61 @@ def demo_payments(root: Path, count: int, seed: int) -> None:
     for payment in paid:
         click.echo("  ".join(f"{key}={value}" for key, value in payment.items()))
     click.echo(f"{len(paid)} payment(s) registered in Exact")
+
+
+@click.command()
+@click.option("--port", type=int, default=8890, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="JSON file the state is kept in (loaded at start, rewritten after each change).",
+)
+def sandbox(port: int, host: str, state_file: Path | None) -> None:
+    """Serve the Exact Online sandbox over HTTP (admin API under /_sandbox/), seeded with the
+    demo company's Exact side."""
+    # The command is the one place that picks the world the sandbox serves.
+    from exact_pipeline.demo.sandbox_world import DEMO_WORLD
+    from exact_pipeline.sandbox.server import serve
+
+    click.echo(f"Exact Online sandbox on http://{host}:{port}/ (admin API: /_sandbox/)")
+    serve(host, port, DEMO_WORLD, state_file)
+
+
+@click.command("seed")
+@DATABASE_URL
+@click.option("--seed", default=42, show_default=True, help="Random seed.")
+@click.option("--customers", default=200, show_default=True, help="Number of customers.")
+@click.option("--months", default=12, show_default=True, help="Months of history up to today.")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day the data ends (default: today).",
+)
+@click.option("--reset", is_flag=True, help="Drop and recreate the billing tables first.")
+def seed_command(
+    database_url: str,
+    seed: int,
+    customers: int,
+    months: int,
+    today: datetime | None,
+    reset: bool,
+) -> None:
+    """Fill the billing database with the demo company's data (deterministic per seed)."""
+    from exact_pipeline.demo.seed import SeedError, seed_billing
+
+    try:
+        report = seed_billing(
+            database_url,
+            seed=seed,
+            customers=customers,
+            months=months,
+            today=today.date() if today else None,
+            reset=reset,
+        )
+    except SeedError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(report)

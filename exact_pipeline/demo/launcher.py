@@ -27,8 +27,8 @@ import click
 import httpx
 
 from exact_pipeline.demo import services
+from exact_pipeline.demo.sandbox_process import free_port
 from exact_pipeline.postgres import EmbeddedPostgres, create_database, psycopg2_url, redacted
-from exact_pipeline.sandbox.process import free_port
 from exact_pipeline.settings import EnvSettings
 
 REPO = services.REPO

@@ -9,7 +9,7 @@ import httpx
 import psycopg
 
 from exact_pipeline.demo import catalog
-from exact_pipeline.sandbox.process import consent_code
+from exact_pipeline.demo.sandbox_process import consent_code
 from exact_pipeline.settings import EnvSettings
 from exact_pipeline.state.exact import exact_from_settings
 

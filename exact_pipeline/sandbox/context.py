@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from exact_pipeline.sandbox import messages
 from exact_pipeline.sandbox.config import SandboxConfig
@@ -13,14 +14,22 @@ from exact_pipeline.sandbox.errors import ExactError
 from exact_pipeline.sandbox.schema import EntitySet, Field, Record
 from exact_pipeline.sandbox.store import Store
 
-if TYPE_CHECKING:  # the registry imports the entity table, whose rules import this module
-    from exact_pipeline.sandbox.registry import Registry
+
+class EntitySets(Protocol):
+    """What the rules need of the registry. The registry imports the entity table, whose rules
+    import this module: a protocol keeps every arrow pointing one way."""
+
+    @property
+    def sets(self) -> Mapping[str, EntitySet]: ...
+
+    @property
+    def parents(self) -> Mapping[str, EntitySet]: ...  # a line set's path → its header set
 
 
 @dataclass
 class Ctx:
     store: Store
-    registry: Registry
+    registry: EntitySets
     config: SandboxConfig
     division: int
     now: datetime  # Exact-local, naive

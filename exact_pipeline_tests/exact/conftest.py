@@ -10,8 +10,8 @@ import httpx
 import psycopg
 import pytest
 
+from exact_pipeline.demo.sandbox_process import consent_code
 from exact_pipeline.exact import ExactClient, ExactConfig, RetryPolicy
-from exact_pipeline.sandbox.process import consent_code
 from exact_pipeline.settings import STATE_SCHEMA
 from exact_pipeline.state.exact import open_exact
 from exact_pipeline_tests.conftest import SandboxProcess, free_port

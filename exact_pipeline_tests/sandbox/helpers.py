@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from exact_pipeline.demo import catalog
-from exact_pipeline.sandbox.process import SandboxProcess
+from exact_pipeline.demo.sandbox_process import SandboxProcess
 
 CLIENT_ID = "exact-pipeline-demo"
 CLIENT_SECRET = "sandbox-secret"

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from exact_pipeline.sandbox.process import free_port
+from exact_pipeline.demo.sandbox_process import free_port
 from exact_pipeline_tests.sandbox.helpers import NL, ExactClient
 
 SECRET = "sandbox-webhook-secret"  # the demo app's default webhook secret

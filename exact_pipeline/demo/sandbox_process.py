@@ -29,15 +29,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The sandbox serving the demo company, started alone (no other command group loads).
+MODULE = "exact_pipeline.demo.sandbox_main"
+
+
 class SandboxProcess:
-    """`python -m exact_pipeline.sandbox` on a port, started and answering `/_sandbox/health`."""
+    """`python -m exact_pipeline.demo.sandbox_main` on a port, started and answering
+    `/_sandbox/health`."""
 
     def __init__(self, port: int | None = None, state_file: Path | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         state = ["--state", str(state_file)] if state_file else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "exact_pipeline.sandbox", "--port", str(self.port), *state]
+            [
+                sys.executable,
+                "-m",
+                "exact_pipeline.demo.sandbox_main",
+                "--port",
+                str(self.port),
+                *state,
+            ]
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
