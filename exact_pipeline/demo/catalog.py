@@ -165,6 +165,9 @@ UNMAPPED_PRODUCTS: tuple[Product, ...] = (
 # settings leave it unset, so those lines block their documents until README step 3's fix.
 ADJUSTMENT_ITEM = Product("", "Adjustments and goodwill", "one_off", 0, "ADJUST", None)
 
+# Every sales item of a demo division: one per product (mapped or not), and the adjustment item.
+EXACT_ITEMS: tuple[Product, ...] = (*PRODUCTS, *UNMAPPED_PRODUCTS, ADJUSTMENT_ITEM)
+
 # Products whose lines carry the reduced rate (books: 9% NL / 6% BE) instead of the standard.
 REDUCED_RATE_PRODUCTS = frozenset({"prod_ebook"})
 

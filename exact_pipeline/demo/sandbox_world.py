@@ -114,7 +114,7 @@ def master_data(division: int) -> dict[str, list[Record]]:
                 "Unit": "pc",
                 "StandardSalesPrice": Decimal(p.unit_price) / 100,
             }
-            for p in (*catalog.PRODUCTS, *catalog.UNMAPPED_PRODUCTS, catalog.ADJUSTMENT_ITEM)
+            for p in catalog.EXACT_ITEMS
         ],
         "crm/Accounts": [
             {

@@ -21,8 +21,7 @@ CLIENT_SECRET = "sandbox-secret"
 REDIRECT_URI = "http://localhost:8765/callback"
 NL, BE, FORBIDDEN = 310001, 320001, 330001
 JSON = {"Accept": "application/json"}
-# Sales items of a seeded demo division: one per product (mapped or not) and the adjustment item.
-SEEDED_ITEMS = len(catalog.PRODUCTS) + len(catalog.UNMAPPED_PRODUCTS) + 1
+SEEDED_ITEMS = len(catalog.EXACT_ITEMS)  # sales items of a seeded demo division
 
 
 def body_json(body: Any) -> bytes:

@@ -25,7 +25,7 @@ def test_seeded_accounts_are_the_known_customers_of_each_country(exact: ExactCli
 
 def test_items_cover_every_product_with_revenue_gl_and_vat_code(exact: ExactClient) -> None:
     rows = exact.rows("logistics/Items", BE, **{"$filter": "IsSalesItem eq true"})
-    products = (*catalog.PRODUCTS, *catalog.UNMAPPED_PRODUCTS, catalog.ADJUSTMENT_ITEM)
+    products = catalog.EXACT_ITEMS
     assert sorted(r["Code"] for r in rows) == sorted(p.item_code for p in products)
     gl_codes = {g["ID"]: g["Code"] for g in exact.rows("financial/GLAccounts", BE)}
     for item in rows:
