@@ -1,5 +1,9 @@
-"""`exact-pipeline bench`: the figures behind "fast" — seeding, reading, syncing, the sensor's
-latency (bench_latency.py), memory.
+"""`exact-pipeline bench`: the figures behind "fast" and "frugal", side by side in one run —
+seeding and reading, syncing, Exact calls per document over a realistic day and an idle run's
+calls (bench_calls.py), two divisions against one (bench_divisions.py), a backfill against the
+daily budget and its resume (bench_backfill.py), staging a year against a plain read
+(bench_staging.py), the sensor's latency (bench_latency.py), the webhooks' latency
+(bench_webhooks.py), memory.
 
 Runs on an embedded Postgres (or `TEST_DATABASE_URL`'s server) and a sandbox child process,
 and prints what it measured; nothing is asserted here (the tests do that).
@@ -11,6 +15,7 @@ import resource
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 import psycopg
@@ -104,7 +109,23 @@ def bench_sync(admin_url: str, customers: int, today: date) -> None:
         sandbox.stop()
 
 
-PARTS = ("seed", "sync", "latency")
+PARTS = ("seed", "sync", "calls", "divisions", "backfill", "staging", "latency", "webhooks")
+
+
+def print_webhooks(figures: dict[str, Any]) -> None:
+    latency, parts = figures["latency_s"], ("to_stored_s", "to_run_request_s", "run_duration_s")
+    line(
+        "webhooks",
+        f"payment registered in Exact → in billing: median {latency.get('median')} s, max "
+        f"{latency.get('max')} s over {figures['in_billing']}/{figures['payments']} payments "
+        f"(sensor every {figures['sensor_interval_s']:.0f} s, a process per run)",
+    )
+    spans = ", ".join(f"{p.removesuffix('_s')} {figures[p].get('median')} s" for p in parts)
+    line(
+        "",
+        f"medians: {spans}; {figures['import_runs']} import runs, "
+        f"{figures['sync_reads_per_run']} Exact reads per run",
+    )
 
 
 @click.command()
@@ -118,25 +139,53 @@ PARTS = ("seed", "sync", "latency")
     help="invoices followed from their commit to Exact",
 )
 @click.option(
+    "--webhook-payments", default=3, show_default=True, help="payments followed to billing"
+)
+@click.option(
     "--only",
     type=click.Choice(PARTS),
     multiple=True,
     help="run these parts only (repeatable); default: all",
 )
 def bench(
-    customers: int, months: int, sync_customers: int, latency_invoices: int, only: tuple[str, ...]
+    customers: int,
+    months: int,
+    sync_customers: int,
+    latency_invoices: int,
+    webhook_payments: int,
+    only: tuple[str, ...],
 ) -> None:
-    """Measure seeding, reading, syncing, the sensor's latency and memory; print the figures."""
+    """Measure every figure of the README's performance table and print them."""
     parts = set(only or PARTS)
     today = date.today()
+    # Imported per part: some load Dagster and the definitions, which the others skip.
     with scratch_server() as admin_url:
         if "seed" in parts:
             bench_seed_and_read(admin_url, customers, months, today)
         if "sync" in parts:
             bench_sync(admin_url, sync_customers, today)
+        if "calls" in parts:
+            from exact_pipeline.bench_calls import bench_calls, report
+
+            report(bench_calls(admin_url))
+        if "divisions" in parts:
+            from exact_pipeline.bench_divisions import measure_divisions, print_divisions
+
+            print_divisions(measure_divisions(admin_url))
+        if "backfill" in parts:
+            from exact_pipeline.bench_backfill import measure_backfill, print_backfill
+
+            print_backfill(measure_backfill(admin_url))
+        if "staging" in parts:
+            from exact_pipeline.bench_staging import bench_staging, print_staging
+
+            print_staging(bench_staging(admin_url, customers, months, today))
         if "latency" in parts:
-            # Imported here: it loads Dagster and the definitions, which the other parts skip.
             from exact_pipeline.bench_latency import bench_latency
 
             bench_latency(admin_url, latency_invoices)
-    line("memory", f"peak RSS {peak_rss_mb():,.0f} MB")
+        if "webhooks" in parts:
+            from exact_pipeline.bench_webhooks import measure_webhook_latency
+
+            print_webhooks(measure_webhook_latency(admin_url, webhook_payments))
+    line("memory", f"peak RSS of this process {peak_rss_mb():,.0f} MB (stages: their own above)")

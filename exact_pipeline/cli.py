@@ -13,11 +13,14 @@ import click
 COMMANDS = {
     "billing": ("exact_pipeline.billing.cli", "billing"),
     "mappings": ("exact_pipeline.mapping.cli", "mappings"),
+    "documents": ("exact_pipeline.sync.documents.cli", "documents"),
     "sandbox": ("exact_pipeline.demo.cli", "sandbox"),
     "auth": ("exact_pipeline.auth_cli", "auth"),
     "demo": ("exact_pipeline.demo.cli", "demo"),
     "demo-payments": ("exact_pipeline.demo.cli", "demo_payments"),
     "bench": ("exact_pipeline.bench", "bench"),
+    "webhooks": ("exact_pipeline.webhooks.cli", "webhooks"),
+    "resync": ("exact_pipeline.sync.resync.cli", "resync"),
 }
 
 

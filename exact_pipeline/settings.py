@@ -25,6 +25,10 @@ class PublicSettings(BaseSettings):
     exact_client_id: str = ""
     exact_redirect_uri: str = "http://localhost:8765/callback"
     exact_mappings_dir: Path = Path("mappings")
+    # Where each month's reconciliation is written as CSV (default: $DAGSTER_HOME/reconciliation).
+    exact_reconciliation_dir: Path | None = None
+    # The public HTTPS URL Exact posts webhook events to (`exact-pipeline webhooks serve`).
+    exact_webhook_url: str = ""
 
 
 class EnvSettings(PublicSettings):
@@ -39,6 +43,8 @@ class EnvSettings(PublicSettings):
     )
     exact_client_secret: SecretStr = SecretStr("")
     exact_token_key: SecretStr = SecretStr("")
+    # The app's webhook secret (Exact's app centre): the key of each delivery's HashCode.
+    exact_webhook_secret: SecretStr = SecretStr("")
 
     @property
     def state_url(self) -> str:

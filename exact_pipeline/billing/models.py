@@ -11,7 +11,7 @@ much to build, and a backfill or the demo seed builds hundreds of thousands of t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -78,6 +78,10 @@ class DocumentLine:
     amount_excluding_tax: int
     tax_rate: TaxRate
     tax_amount: int
+    # The service period billed, both days included (None: not given, or a billing database
+    # without the columns).
+    period_start: date | None = None
+    period_end: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
 """What the sync engine reads from the billing database.
 
 Every function takes an open psycopg 3 connection and runs a fixed number of set-based queries,
-whatever the number of rows: `read_documents` runs four (documents, lines, PDFs, payments),
-`changes_since` two (the database's horizon, then the changes), the others one.
+whatever the number of rows: `read_documents` runs four (documents, lines, PDFs, payments;
+three without payments; plus one, the first time on a connection, asking which optional line
+columns the database has), `changes_since` two (the database's horizon, then the changes), the
+others one.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 import psycopg
 
@@ -67,7 +70,8 @@ ORDER BY d.issued_at, d.id
 
 _LINES = """
 SELECT l.invoice_id, l.id, l.position, p.id, p.name, l.description, l.quantity, l.unit_amount,
-       l.amount_excluding_tax, t.id, t.invoicing_entity_id, t.name, t.rate, l.tax_amount
+       l.amount_excluding_tax, t.id, t.invoicing_entity_id, t.name, t.rate, l.tax_amount,
+       {optional}
 FROM invoice_lines l
 JOIN tax_rates t ON t.id = l.tax_rate_id
 LEFT JOIN products p ON p.id = l.product_id
@@ -105,24 +109,30 @@ def _check_window(start: datetime, end: datetime) -> dict[str, datetime]:
     return {"start": start, "end": end}
 
 
-def read_documents(conn: Connection, start: datetime, end: datetime) -> list[BillingDocument]:
+def read_documents(
+    conn: Connection, start: datetime, end: datetime, *, with_payments: bool = True
+) -> list[BillingDocument]:
     """Finalized invoices and credit notes issued in [start, end), ordered by issue time.
 
     Drafts are left out (they never sync). Voided documents are included, with their status:
     whether a voided document still needs posting (or reversing) is the sync layer's call.
+    Without `with_payments`, each has none (one query fewer: the document sync needs none).
     """
     rows = conn.execute(_DOCUMENTS, _check_window(start, end)).fetchall()
     if not rows:
         return []
     ids = [row[0] for row in rows]
     lines = _lines_by_document(conn, ids)
-    pdfs = {
-        doc_id: DocumentPdf(file_name, bytes(content))
-        for doc_id, file_name, content in conn.execute(_PDFS, {"ids": ids})
-    }
+    # Binary: the PDFs' bytes as they are, not twice their size in hex to decode.
+    with conn.cursor(binary=True) as cursor:
+        pdfs = {
+            doc_id: DocumentPdf(file_name, bytes(content))
+            for doc_id, file_name, content in cursor.execute(_PDFS, {"ids": ids}).fetchall()
+        }
     payments: dict[str, list[Payment]] = defaultdict(list)
-    for payment in _payments(conn, "p.invoice_id = ANY (%(ids)s)", {"ids": ids}):
-        payments[payment.invoice_id].append(payment)
+    if with_payments:
+        for payment in _payments(conn, "p.invoice_id = ANY (%(ids)s)", {"ids": ids}):
+            payments[payment.invoice_id].append(payment)
 
     entities: dict[str, InvoicingEntity] = {}
     customers: dict[str, Customer] = {}
@@ -149,11 +159,37 @@ def read_documents(conn: Connection, start: datetime, end: datetime) -> list[Bil
     return documents
 
 
+# Line columns of later billing schemas, each a date: a database made before them (the
+# contract's older version) has none, and its lines are read with None for them.
+_OPTIONAL_LINE_COLUMNS = ("period_start", "period_end")
+_OPTIONAL_PRESENT = """
+SELECT attname FROM pg_attribute
+WHERE attrelid = 'invoice_lines'::regclass AND attname = ANY (%(names)s)
+  AND attnum > 0 AND NOT attisdropped
+"""
+# Per connection: a run reads many windows on one connection, and a schema does not gain
+# columns under an open run often enough to ask before every read.
+_line_columns: WeakKeyDictionary[Connection, str] = WeakKeyDictionary()
+
+
+def _optional_line_columns(conn: Connection) -> str:
+    """The select list of the optional line columns: each column the database has, else NULL."""
+    columns = _line_columns.get(conn)
+    if columns is None:
+        rows = conn.execute(_OPTIONAL_PRESENT, {"names": list(_OPTIONAL_LINE_COLUMNS)})
+        present = {row[0] for row in rows}
+        columns = _line_columns[conn] = ", ".join(
+            f"l.{name}" if name in present else "NULL::date" for name in _OPTIONAL_LINE_COLUMNS
+        )
+    return columns
+
+
 def _lines_by_document(conn: Connection, ids: list[str]) -> dict[str, list[DocumentLine]]:
     products: dict[str, Product] = {}
     tax_rates: dict[str, TaxRate] = {}
     lines: dict[str, list[DocumentLine]] = defaultdict(list)
-    for row in conn.execute(_LINES, {"ids": ids}):
+    query = _LINES.format(optional=_optional_line_columns(conn))
+    for row in conn.execute(query, {"ids": ids}).fetchall():  # cheaper than row by row
         product = None
         if row[3] is not None:
             product = products.get(row[3]) or products.setdefault(row[3], Product(*row[3:5]))
@@ -169,6 +205,8 @@ def _lines_by_document(conn: Connection, ids: list[str]) -> dict[str, list[Docum
                 amount_excluding_tax=row[8],
                 tax_rate=tax_rate,
                 tax_amount=row[13],
+                period_start=row[14],
+                period_end=row[15],
             )
         )
     return lines

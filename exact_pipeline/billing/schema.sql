@@ -78,6 +78,14 @@ CREATE TABLE IF NOT EXISTS invoice_lines (
     tax_amount bigint NOT NULL,
     CONSTRAINT invoice_lines_position_unique UNIQUE (invoice_id, position)
 );
+-- The service period a line bills (optional), both days included: e.g. a monthly subscription's
+-- month, sent to Exact as the line's From/To (StartTime/EndTime) so it can spread the revenue.
+-- Added with ADD COLUMN so a database made before them gains them; the pipeline also reads a
+-- billing database without them (billing/read.py).
+ALTER TABLE invoice_lines
+    ADD COLUMN IF NOT EXISTS period_start date,
+    ADD COLUMN IF NOT EXISTS period_end date
+        CONSTRAINT invoice_lines_period_in_order CHECK (period_end >= period_start);
 
 CREATE TABLE IF NOT EXISTS invoice_pdfs (
     invoice_id text PRIMARY KEY REFERENCES invoices (id) ON DELETE CASCADE,

@@ -46,6 +46,8 @@ _LINE_COLUMNS = (
     "amount_excluding_tax",
     "tax_rate_id",
     "tax_amount",
+    "period_start",
+    "period_end",
 )
 _PAYMENT_COLUMNS = (
     "id",
@@ -147,6 +149,8 @@ def write_documents(
                 line.amount_excluding_tax,
                 line.tax_rate.id,
                 line.tax_amount,
+                line.period_start,
+                line.period_end,
             )
             for d in documents
             for line in d.lines

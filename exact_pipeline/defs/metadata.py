@@ -37,10 +37,13 @@ def counts(prefix: str, values: Mapping[str, int]) -> dict[str, int]:
     return {f"{prefix}{name}": int(value) for name, value in values.items()}
 
 
-def rows_note(rows: Sequence[object]) -> dict[str, str]:
-    if len(rows) <= MAX_TABLE_ROWS:
+def rows_note(rows: Sequence[object], total: int | None = None) -> dict[str, str]:
+    """A note when the table shows fewer rows than there are (`total`, else the rows')."""
+    total = len(rows) if total is None else total
+    shown = min(len(rows), MAX_TABLE_ROWS)
+    if total <= shown:
         return {}
-    return {"note": f"showing {MAX_TABLE_ROWS} of {len(rows)} rows; the ledger holds them all"}
+    return {"note": f"showing {shown} of {total} rows; the ledger holds them all"}
 
 
 def causes(summary: Sequence[tuple[str, int]]) -> dg.MetadataValue:
@@ -68,23 +71,27 @@ def _md_cell(text: str) -> str:
 # The columns a person needs first, narrow enough to read without scrolling; the long ones
 # (reason, description) last.
 PREVIEW_COLUMNS = ("number", "state", "exact_account", "division", "excl", "vat", "total", "lines")
+REPORTING = "reporting_period"
 
 
 def preview(report: StageReport) -> dict[str, Any]:
     """A day's staging: documents per state, then what will be posted: one row per document
     (to which Exact account, for how much), and one per line (item or GL account, VAT code,
     amounts)."""
+    # The financial period a document is booked in, only when some differ from their date's
+    # (a closed period in Exact: sync/documents/periods.py).
+    moved = [REPORTING] if any(row.get(REPORTING) for row in report.rows) else []
     documents = [
-        {**{key: row.get(key) for key in PREVIEW_COLUMNS}, "reason": row.get("reason")}
+        {**{key: row.get(key) for key in (*PREVIEW_COLUMNS, *moved)}, "reason": row.get("reason")}
         for row in report.rows
     ]
     lines = [line for row in report.rows for line in report.lines.get(row["number"], [])]
     return {
         **counts("documents_", report.counts),
-        "dagster/row_count": len(report.rows),
+        "dagster/row_count": report.documents,
         "payload preview": table(documents),
         "payload lines": table(lines),
-        **rows_note(documents),
+        **rows_note(documents, report.documents),
         **({"lines note": rows_note(lines)["note"]} if rows_note(lines) else {}),
     }
 
@@ -102,12 +109,13 @@ def push_figures(
     report: PushReport, states: Mapping[str, int], calls_note: str | None
 ) -> dict[str, Any]:
     """A day's push: the day's documents per state after it (`synced`, `blocked`, `failed`,
-    `staged`: what the asset page plots), this run's outcomes, the API calls it spent, why it
-    stopped, and the documents."""
+    `dead_letter`, `staged`: what the asset page plots), this run's outcomes, the API calls it
+    spent, why it stopped, and the documents."""
     figures: dict[str, Any] = {
         "synced": int(states.get(ledger.SYNCED, 0)),
         "blocked": int(states.get(ledger.BLOCKED, 0)),
         "failed": int(states.get(ledger.FAILED, 0)),
+        "dead_letter": int(states.get(ledger.DEAD_LETTER, 0)),
         "staged": int(states.get(ledger.STAGED, 0)),
         **counts("documents_", report.counts),
     }

@@ -1,9 +1,9 @@
-"""A crashed run must not hold the `exact_api` pool slot for ever.
+"""A crashed run must not hold its division slots (defs/division_slots.py) for ever.
 
 Dagster's `DefaultRunLauncher` (runs as subprocesses of the code server) cannot tell the
 monitoring daemon whether a run's processes live (`supports_check_run_worker_health` is False),
 so run monitoring never fails a STARTED run whose processes died together with their code server
-(kill -9 of the process tree, OOM of the container, a host restart); the run and its pool slot
+(kill -9 of the process tree, OOM of the container, a host restart); the run and its slots
 then stay taken and every later run waits. The code server does fail a run whose worker died
 while it lives, but the worker's step subprocesses survive it and keep calling Exact.
 
@@ -83,7 +83,7 @@ def is_alive(pid: int, since: float) -> bool:
 def stop_with_run_worker() -> None:
     """In a process started by `multiprocessing` (a step subprocess of the multiprocess
     executor): have Linux SIGKILL it when the process that started it dies. An orphaned step
-    would keep calling Exact after its run was failed and its pool slot given to the next run."""
+    would keep calling Exact after its run was failed and its slots given to the next run."""
     parent = multiprocessing.parent_process()
     if sys.platform != "linux" or parent is None:
         return

@@ -1,5 +1,5 @@
-"""What every step that syncs shares: how it gets its engine from the four resources, the pool
-it takes, and how a dead connection or a spent budget shows in the UI."""
+"""What every step that syncs shares: how it gets its engine from the four resources, and how
+a dead connection or a spent budget shows in the UI."""
 
 from __future__ import annotations
 
@@ -20,9 +20,6 @@ from exact_pipeline.sync.core.stops import not_read_back
 from exact_pipeline.sync.documents.engine import SyncEngine
 from exact_pipeline.sync.payments.engine import PaymentSync
 
-# Every step that calls Exact takes a slot in this pool (limit 1 in dagster.yaml): Exact's
-# budgets are per division and shared by every process, so parallel writers only earn 429s.
-EXACT_POOL = "exact_api"
 WARN = dg.AssetCheckSeverity.WARN
 E = TypeVar("E", SyncEngine, PaymentSync)
 T = TypeVar("T")
@@ -47,7 +44,7 @@ def connected(
     mapping_tables: MappingTables,
 ) -> Iterator[E]:
     """The document (`SyncEngine`) or payment (`PaymentSync`) engine for one step, with its own
-    Exact client (one master-data pass per division) and the run's mapping tables."""
+    Exact client (master data from the state database's cache) and the run's mapping tables."""
     stop_with_run_worker()  # never an orphan calling Exact beside the next run
     with (
         dead_connection_fails(),
@@ -81,6 +78,7 @@ SYNC_GROUP = "exact_sync"
 DAILY_SYNC: dict[str, Any] = {
     "partitions_def": DAILY,
     "backfill_policy": dg.BackfillPolicy.single_run(),
-    "pool": EXACT_POOL,
+    # No step-wide pool: each step claims the pool of each division it calls (division_slots.py),
+    # so divisions work side by side and a live run never waits behind a whole backfill.
     "group_name": SYNC_GROUP,
 }

@@ -8,6 +8,7 @@ declarations, so the three agree by construction. A test checks `mappings/` agai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 
@@ -39,6 +40,17 @@ class Product:
     unit_price: int  # minor units, excl. tax
     item_code: str
     gl_account: str | None  # Exact GL code; None: the entity's default invoice GL
+    cost_center: str | None = None  # an Exact cost centre code (COST_CENTERS), if any
+    cost_unit: str | None = None  # an Exact cost unit code (COST_UNITS), if any
+
+
+@dataclass(frozen=True)
+class Analytic:
+    """An Exact cost centre or cost unit of every demo division."""
+
+    code: str
+    description: str
+    end_date: date | None = None  # ended: Exact keeps it, a line may no longer name it
 
 
 @dataclass(frozen=True)
@@ -126,7 +138,14 @@ PRODUCTS: tuple[Product, ...] = (
     Product("prod_starter", "Starter plan (monthly)", "subscription", 2900, "SUB-STARTER", None),
     Product("prod_team", "Team plan (monthly)", "subscription", 9900, "SUB-TEAM", None),
     Product(
-        "prod_business", "Business plan (monthly)", "subscription", 29900, "SUB-BUSINESS", None
+        "prod_business",
+        "Business plan (monthly)",
+        "subscription",
+        29900,
+        "SUB-BUSINESS",
+        None,
+        cost_center="SAAS",
+        cost_unit="CLOUD",
     ),
     Product(
         "prod_enterprise",
@@ -145,13 +164,32 @@ PRODUCTS: tuple[Product, ...] = (
     Product("prod_compute", "Compute hours", "usage", 18, "USE-COMPUTE", "8010"),
     Product("prod_onboarding", "Onboarding package", "one_off", 75000, "SRV-ONBOARD", "8020"),
     Product("prod_training", "Training day", "one_off", 120000, "SRV-TRAINING", "8020"),
-    Product("prod_consulting", "Consulting hour", "one_off", 13500, "SRV-CONSULT", "8020"),
+    Product(
+        "prod_consulting",
+        "Consulting hour",
+        "one_off",
+        13500,
+        "SRV-CONSULT",
+        "8020",
+        cost_center="SERVICES",
+    ),
     Product("prod_migration", "Data migration", "one_off", 250000, "SRV-MIGRATE", "8020"),
     Product("prod_setup", "Setup fee", "one_off", 15000, "SRV-SETUP", "8020"),
     Product("prod_ebook", "Handbook (printed book)", "one_off", 3900, "HW-BOOK", "8030"),
     Product("prod_token", "Hardware security key", "one_off", 4500, "HW-TOKEN", "8030"),
     Product("prod_gateway", "IoT gateway", "one_off", 34900, "HW-GATEWAY", "8030"),
     Product("prod_sensor", "Sensor kit", "one_off", 8900, "HW-SENSOR", "8030"),
+)
+
+# Analytics of every demo division; products.csv sends a product's to Exact on its lines.
+COST_CENTERS: tuple[Analytic, ...] = (
+    Analytic("SAAS", "Software subscriptions"),
+    Analytic("SERVICES", "Professional services"),
+    Analytic("HOSTING", "Managed hosting (discontinued)", end_date=date(2025, 12, 31)),
+)
+COST_UNITS: tuple[Analytic, ...] = (
+    Analytic("CLOUD", "Cloud platform"),
+    Analytic("IOT", "IoT devices"),
 )
 
 # A product the finance team has not mapped yet: the demo's blocked documents (a handful of

@@ -85,6 +85,7 @@ class _Line:
     quantity: Decimal
     unit_amount: Decimal
     tax_rate: TaxRate
+    period: tuple[date, date] | None = None  # the service period billed, both days included
 
 
 @dataclass
@@ -243,17 +244,20 @@ class _Generator:
         quantity: Decimal = _ONE,
         *,
         unit_amount: Decimal | None = None,
-        period: str | None = None,
+        month: tuple[int, int] | None = None,
     ) -> _Line:
+        """`month` (year, month): the service period a subscription or usage line bills."""
         product = self.catalog[product_id]
+        name = f"{product.name} – {_MONTHS[month[1] - 1]} {month[0]}" if month else product.name
         return _Line(
             self.products[product_id],
-            f"{product.name} – {period}" if period else product.name,
+            name,
             quantity,
             Decimal(product.unit_price) if unit_amount is None else unit_amount,
             subscriber.reduced_rate
             if product_id in catalog.REDUCED_RATE_PRODUCTS
             else subscriber.standard_rate,
+            _month_days(*month) if month else None,
         )
 
     # --- invoices ------------------------------------------------------------------------
@@ -281,20 +285,20 @@ class _Generator:
 
     def _subscription_lines(self, s: _Subscriber, index: int) -> list[_Line]:
         rng = self.rng
-        year, month = self.months[index]
-        period = f"{_MONTHS[month - 1]} {year}"
-        lines = [self._line(s, s.plan, period=period)]
+        month = self.months[index]
+        lines = [self._line(s, s.plan, month=month)]
         if s.seats and (seats := max(0, s.seats + rng.randint(-2, 2))):
-            lines.append(self._line(s, "prod_seat", Decimal(seats), period=period))
+            lines.append(self._line(s, "prod_seat", Decimal(seats), month=month))
         if s.support:
-            lines.append(self._line(s, "prod_support_plus", period=period))
+            lines.append(self._line(s, "prod_support_plus", month=month))
         if index > s.start:  # usage is billed in arrears
-            last_year, last_month = self.months[index - 1]
-            used = f"{_MONTHS[last_month - 1]} {last_year}"
+            used = self.months[index - 1]
             lines += [self._usage_line(s, product, used) for product in s.usage]
         return lines
 
-    def _usage_line(self, s: _Subscriber, product: catalog.Product, period: str) -> _Line:
+    def _usage_line(
+        self, s: _Subscriber, product: catalog.Product, month: tuple[int, int]
+    ) -> _Line:
         typical = _USAGE_VOLUME[product.id]
         volume = self.rng.lognormvariate(0, 0.9) * typical
         decimals = 0 if product.id == "prod_sms" else 3
@@ -302,7 +306,7 @@ class _Generator:
         unit = Decimal(product.unit_price)
         if quantity > 3 * typical:
             unit *= _VOLUME_DISCOUNT
-        return self._line(s, product.id, quantity, unit_amount=unit, period=period)
+        return self._line(s, product.id, quantity, unit_amount=unit, month=month)
 
     def _extras(self, s: _Subscriber) -> list[_Line]:
         """Occasional lines on a subscription invoice: a book (reduced VAT), an adjustment."""
@@ -381,6 +385,9 @@ class _Generator:
                 line.quantity,
                 line.unit_amount,
                 line.tax_rate,
+                (line.period_start, line.period_end)
+                if line.period_start and line.period_end
+                else None,
             )
             for line in invoice.lines
         ]
@@ -431,6 +438,7 @@ class _Generator:
                 line.quantity,
                 line.unit_amount,
                 *_priced(line),
+                *(line.period or (None, None)),
             )
             for position, line in enumerate(draft.lines, start=1)
         )
@@ -528,6 +536,12 @@ class _Generator:
 def _priced(line: _Line) -> tuple[int, TaxRate, int]:
     amount, tax = line_amounts(line.quantity, line.unit_amount, line.tax_rate.rate)
     return amount, line.tax_rate, tax
+
+
+def _month_days(year: int, month: int) -> tuple[date, date]:
+    """The first and the last day of a month."""
+    first = date(year, month, 1)
+    return first, (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
 
 
 def _issue_order(draft: _Draft) -> tuple[datetime, str]:

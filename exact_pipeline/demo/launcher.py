@@ -30,6 +30,7 @@ from exact_pipeline.demo import services
 from exact_pipeline.demo.sandbox_process import free_port
 from exact_pipeline.postgres import EmbeddedPostgres, create_database, psycopg2_url, redacted
 from exact_pipeline.settings import EnvSettings
+from exact_pipeline.webhooks.server import HEALTH_PATH, WEBHOOK_PATH
 
 REPO = services.REPO
 # Beside the pipeline's own settings, what `dagster asset materialize` needs to run against the
@@ -146,7 +147,9 @@ def database_urls(paths: DemoPaths, stack: ExitStack) -> tuple[str, str]:
     )
 
 
-def demo_env(paths: DemoPaths, billing_url: str, dagster_url: str, sandbox_url: str) -> dict:
+def demo_env(
+    paths: DemoPaths, billing_url: str, dagster_url: str, sandbox_url: str, webhook_url: str
+) -> dict:
     return {
         **os.environ,
         "BILLING_DATABASE_URL": billing_url,
@@ -159,6 +162,9 @@ def demo_env(paths: DemoPaths, billing_url: str, dagster_url: str, sandbox_url: 
             "EXACT_REDIRECT_URI", "http://127.0.0.1:8765/callback"
         ),
         "EXACT_TOKEN_KEY": os.environ.get("EXACT_TOKEN_KEY", demo_token_key(paths)),
+        # The sandbox's demo app signs its deliveries with this (sandbox/config.py).
+        "EXACT_WEBHOOK_SECRET": os.environ.get("EXACT_WEBHOOK_SECRET", "sandbox-webhook-secret"),
+        "EXACT_WEBHOOK_URL": os.environ.get("EXACT_WEBHOOK_URL", webhook_url),
     }
 
 
@@ -182,7 +188,9 @@ def run_demo(root: Path, dagster_port: int, sandbox_port: int, exact_limits: boo
         billing_url, dagster_url = database_urls(paths, stack)
         progress(f"Postgres ready: {redacted(billing_url)}")
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-        env = demo_env(paths, billing_url, dagster_url, sandbox_url)
+        webhook_port = free_port()
+        webhook_url = f"http://127.0.0.1:{webhook_port}{WEBHOOK_PATH}"
+        env = demo_env(paths, billing_url, dagster_url, sandbox_url, webhook_url)
         write_env_file(paths.env_file, env)
         prepare_dagster_home(paths)
 
@@ -202,6 +210,11 @@ def run_demo(root: Path, dagster_port: int, sandbox_port: int, exact_limits: boo
         if env["EXACT_BASE_URL"] == sandbox_url:
             prepare_sandbox(sandbox_url, exact_limits, progress)
             connect_to_sandbox(settings_from(env), sandbox_url, progress)
+        progress("starting the webhook server (payments pushed by Exact) …")
+        webhooks = start(services.webhooks_args(webhook_port), signal.SIGTERM)
+        health = f"http://127.0.0.1:{webhook_port}{HEALTH_PATH}"
+        wait_until(lambda: answers(health), "the webhook server", 60)
+        subscribe_demo_webhooks(settings_from(env), progress)
         progress("starting Dagster's daemon (schedules and sensors) …")
         daemon = start(services.daemon_args(workspace), signal.SIGINT)
 
@@ -225,12 +238,28 @@ def run_demo(root: Path, dagster_port: int, sandbox_port: int, exact_limits: boo
         wait_for_interrupt(
             {
                 "the sandbox": sandbox,
+                "the webhook server": webhooks,
                 "the code server": code_server,
                 "the web server": webserver,
                 "the daemon": daemon,
             }
         )
         progress("stopping …")
+
+
+def subscribe_demo_webhooks(settings: EnvSettings, progress: Progress) -> None:
+    """The mapped divisions subscribed to the payment topics at the local server (only with
+    payment_sync exact_to_billing; idempotent, so each start costs a GET per division)."""
+    from exact_pipeline.mapping import load_mappings
+    from exact_pipeline.state.exact import exact_from_settings
+    from exact_pipeline.webhooks.subscriptions import subscribe_payments
+
+    with exact_from_settings(settings) as exact:
+        done = subscribe_payments(
+            exact, load_mappings(settings.exact_mappings_dir), settings.exact_webhook_url
+        )
+    if done:
+        progress(f"webhooks: divisions {sorted(done)} send payments to the local server")
 
 
 def _starter(

@@ -1,9 +1,11 @@
 """The demo company's Exact side, handed to the sandbox: built from `catalog`, so the sandbox
-holds the divisions, accounts, items, VAT codes and journals the mapping tables name."""
+holds the divisions, accounts, items, VAT codes, journals, cost centres and cost units the
+mapping tables name."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, time
 from decimal import Decimal
 
 from exact_pipeline.demo import catalog
@@ -97,6 +99,24 @@ def master_data(division: int) -> dict[str, list[Record]]:
             }
             for code, description, days in catalog.PAYMENT_CONDITIONS
         ],
+        **{
+            path: [
+                {
+                    "ID": seeded_id(division, path, a.code),
+                    "Code": a.code,
+                    "Description": a.description,
+                    "EndDate": datetime.combine(a.end_date, time()) if a.end_date else None,
+                    # Active: cost centres only (obsolete in Exact, still served); an ended
+                    # one is ended by its EndDate.
+                    **({"Active": True} if path == "hrm/Costcenters" else {}),
+                }
+                for a in analytics
+            ]
+            for path, analytics in (
+                ("hrm/Costcenters", catalog.COST_CENTERS),
+                ("hrm/Costunits", catalog.COST_UNITS),
+            )
+        },
         "documents/DocumentTypes": [
             {"ID": id_, "Description": d, "DocumentIsCreatable": creatable, "TypeCategory": cat}
             for id_, d, creatable, cat in DOCUMENT_TYPES

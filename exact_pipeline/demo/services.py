@@ -112,6 +112,11 @@ def daemon_args(workspace: Path) -> list[str]:
     return [str(BIN / "dagster-daemon"), "run", "-w", str(workspace), "--log-level", "warning"]
 
 
+def webhooks_args(port: int) -> list[str]:
+    """`exact-pipeline webhooks serve`: Exact's (the sandbox's) deliveries into the state DB."""
+    return [sys.executable, "-m", "exact_pipeline.cli", "webhooks", "serve", "--port", str(port)]
+
+
 def sandbox_args(port: int, state: Path) -> list[str]:
     exe = [sys.executable, "-m", "exact_pipeline.cli"]
     return [*exe, "sandbox", "--port", str(port), "--state", str(state)]

@@ -22,6 +22,7 @@ from exact_pipeline.exact.errors import (
     OutcomeUnknownError,
     RateLimitError,
     ReauthorizationRequired,
+    ReserveReached,
     ServerError,
     TokenNotSaved,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "OutcomeUnknownError",
     "RateLimitError",
     "ReauthorizationRequired",
+    "ReserveReached",
     "RetryPolicy",
     "ServerError",
     "Stores",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +29,7 @@ from exact_pipeline.exact.config import ExactConfig
 from exact_pipeline.exact.endpoints import Endpoint, M
 from exact_pipeline.exact.errorblock import ErrorBlockGuard
 from exact_pipeline.exact.masterdata import MasterData
+from exact_pipeline.exact.masterstore import SyncPage
 from exact_pipeline.exact.models import Division, ExactModel, Me
 from exact_pipeline.exact.oauth import exchange_code
 from exact_pipeline.exact.odata import Page, eq, literal, page_of, record_of
@@ -62,7 +64,7 @@ class ExactClient:
         self._http = httpx.Client(timeout=timeout, transport=transport)
         self._clock = ServerClock(minute_seconds)
         self.tokens = stores.tokens
-        self._limiter = RateLimiter(self._clock, stores.budgets, sleep)
+        self._limiter = RateLimiter(self._clock, stores.budgets, sleep, self._calibrate)
         self._auth = TokenManager(config, self._http, self._clock, self.tokens, retry, sleep)
         self._retry = retry
         self._transport = Transport(
@@ -135,6 +137,36 @@ class ExactClient:
         or, before its first call there, by any earlier run."""
         return self._limiter.budget(division) or self._stores.budgets.load().get(division)
 
+    def calls_left(self, division: int, *, keep_percent: int = 0) -> int | None:
+        """Calls the division may still make today keeping `keep_percent` % of its daily limit
+        (None: no budget seen yet, by any run). When the last budget seen would leave none,
+        the server's clock is asked (`current/Me`, free) whether its daily reset has passed."""
+        budget = self.budget(division)
+        if budget is None:
+            return None
+        left = budget.calls_left(self._clock.now(), keep_percent=keep_percent)
+        if left == 0 and not budget.renewed(self._clock.now()):
+            self._calibrate()
+            left = budget.calls_left(self._clock.now(), keep_percent=keep_percent)
+        return left
+
+    def _calibrate(self) -> None:
+        """Learn the server's time from `current/Me` (free: not counted in the budgets). A
+        refusal means the token expired by a server clock ahead of ours: refresh, ask again."""
+        token = self._auth.access_token()
+        if self._clock.calibrate(self._http, self.config.base_url, token) is None:
+            self._auth.unauthorized(token)
+            self._clock.calibrate(self._http, self.config.base_url, self._auth.access_token())
+
+    def keep_in_reserve(
+        self, percent: int, division: int | None = None
+    ) -> AbstractContextManager[None]:
+        """Within, calls in `division` (every division when None) keep `percent` % of its
+        daily limit unspent: a call that would spend into it raises `ReserveReached` (with the
+        reset time) instead, so the reserve stays for other work (another run, another
+        client of the division)."""
+        return self._limiter.reserve(percent, division)
+
     # --- reading -----------------------------------------------------------------------
 
     def get(self, division: int, endpoint: Endpoint[M], key: UUID | int) -> M:
@@ -199,17 +231,22 @@ class ExactClient:
 
         The stored Timestamp moves forward after each page has been consumed, so a run that
         stops half-way re-reads at most one page (at-least-once delivery)."""
-        assert endpoint.is_sync, f"{endpoint.path} is not a sync endpoint"
         since = self._cursors.get(division, endpoint.path) or FIRST_SYNC_TIMESTAMP
+        for page in self.sync_pages(division, endpoint, since):
+            yield from (record for _, record in page)
+            if page:
+                self._cursors.advance(division, endpoint.path, max(s for s, _ in page))
+
+    def sync_pages(self, division: int, endpoint: Endpoint[M], since: int) -> Iterator[SyncPage[M]]:
+        """The records changed after Timestamp `since`, a page at a time, each with its
+        Timestamp: for a caller that keeps its own position (the master-data cache)."""
+        assert endpoint.is_sync, f"{endpoint.path} is not a sync endpoint"
         params = {
             "$filter": f"Timestamp gt {since}",
             "$select": f"{endpoint.select()},Timestamp",
         }
         for page in self._pages(division, endpoint.path, params):
-            yield from (endpoint.model.model_validate(row) for row in page.rows)
-            if page.rows:
-                top = max(int(row["Timestamp"]) for row in page.rows)
-                self._cursors.advance(division, endpoint.path, top)
+            yield [(int(row["Timestamp"]), endpoint.model.model_validate(row)) for row in page.rows]
 
     def sync_cursor(self, division: int, endpoint: Endpoint[Any]) -> int | None:
         return self._cursors.get(division, endpoint.path)
@@ -218,9 +255,10 @@ class ExactClient:
         self._cursors.reset(division, endpoint.path)
 
     def master_data(self, division: int) -> MasterData:
-        """The division's reference data, cached for the life of this client (one run)."""
+        """The division's reference data, kept in the stores between runs and read from Exact
+        only when a code is missing or stale (masterdata.py); one per division and client."""
         if division not in self._master_data:
-            self._master_data[division] = MasterData(self.list, division)
+            self._master_data[division] = MasterData(self, self._stores.master_data, division)
         return self._master_data[division]
 
     # --- writing -----------------------------------------------------------------------

@@ -9,3 +9,5 @@ RECEIVABLES_GL_TYPE = 20  # GLAccount.Type: accounts receivable
 RECEIPT_JOURNAL_TYPES = (12, 16)  # Journal.Type: bank, payment service
 RECEIPT_LINE_TYPE = 20  # PaymentTerms.LineType: 20 receivable, 22 payable
 PAYMENT_TERM_DELETED = 10  # sync/Deleted EntityType of a receivable row
+# sync/Deleted EntityType of the master data cached (exact-online-api.md §5)
+ACCOUNT_DELETED, GL_ACCOUNT_DELETED, ITEM_DELETED = 2, 7, 9

@@ -48,11 +48,16 @@ GL_ACCOUNTS = Endpoint("financial/GLAccounts", models.GLAccount, "ID")
 SYNC_GL_ACCOUNTS = Endpoint("sync/Financial/GLAccounts", models.GLAccount, "ID")
 JOURNALS = Endpoint("financial/Journals", models.Journal, "ID")
 PAYMENT_CONDITIONS = Endpoint("cashflow/PaymentConditions", models.PaymentCondition, "ID")
+COST_CENTERS = Endpoint("hrm/Costcenters", models.CostCenter, "ID")
+COST_UNITS = Endpoint("hrm/Costunits", models.CostUnit, "ID")
+# GET only; its key is Journal, Year and Period together (read with a `Journal eq` filter).
+JOURNAL_STATUS = Endpoint("read/financial/JournalStatusList", models.JournalStatus, "Journal")
 
 SALES_ENTRIES = Endpoint("salesentry/SalesEntries", models.SalesEntry, "EntryID")
 SALES_ENTRY_LINES = Endpoint("salesentry/SalesEntryLines", models.SalesEntryLine, "ID")
 SALES_INVOICES = Endpoint("salesinvoice/SalesInvoices", models.SalesInvoice, "InvoiceID")
 SALES_INVOICE_LINES = Endpoint("salesinvoice/SalesInvoiceLines", models.SalesInvoiceLine, "ID")
+BULK_SALES_INVOICES = Endpoint("bulk/SalesInvoice/SalesInvoices", models.SalesInvoice, "InvoiceID")
 PRINTED_SALES_INVOICES = Endpoint(
     "salesinvoice/PrintedSalesInvoices", models.PrintedSalesInvoice, "InvoiceID", readable=False
 )
@@ -66,5 +71,7 @@ BULK_RECEIVABLES = Endpoint("bulk/Cashflow/Receivables", models.Receivable, "ID"
 SYNC_PAYMENT_TERMS = Endpoint("sync/Cashflow/PaymentTerms", models.PaymentTerm, "ID")
 SYNC_DELETED = Endpoint("sync/Deleted", models.Deletion, "ID")
 SYNC_TRANSACTION_LINES = Endpoint("sync/Financial/TransactionLines", models.TransactionLine, "ID")
+BULK_TRANSACTION_LINES = Endpoint("bulk/Financial/TransactionLines", models.TransactionLine, "ID")
 BANK_ENTRIES = Endpoint("financialtransaction/BankEntries", models.BankEntry, "EntryID")
 BANK_ENTRY_LINES = Endpoint("financialtransaction/BankEntryLines", models.BankEntryLine, "ID")
+WEBHOOK_SUBSCRIPTIONS = Endpoint("webhooks/WebhookSubscriptions", models.WebhookSubscription, "ID")

@@ -15,6 +15,7 @@ fields are filled only from request lines and Exact's error bodies, never from h
     ├── ExactValidationError         Exact refused the data (400, business 500 with a message)
     ├── RateLimitError               429s that waiting did not cure
     │   ├── DailyLimitReached        the division's daily budget is spent; `reset_at`
+    │   │   └── ReserveReached       what is left is the reserve the caller keeps; `reserve`
     │   └── EndpointPaused           too many 4xx on one endpoint this hour; `until`
     ├── ServerError                  5xx / unreachable after the allowed retries
     └── OutcomeUnknownError          a write whose result could not be determined
@@ -133,6 +134,20 @@ class DailyLimitReached(RateLimitError):
 
     def __str__(self) -> str:
         return f"{super().__str__()}; it resets at {self.reset_at.isoformat()}"
+
+
+class ReserveReached(DailyLimitReached):
+    """What is left of the division's daily budget is the share the caller keeps unspent
+    (`ExactClient.keep_in_reserve`): its `reserve` calls are for other work until `reset_at`."""
+
+    summary = "The division's daily Exact Online API budget is down to the reserve kept"
+
+    def __init__(self, message: str | None = None, *, reserve: int, **where: Any) -> None:
+        self.reserve = reserve
+        super().__init__(message, **where)
+
+    def __str__(self) -> str:
+        return f"{super().__str__()} ({self.reserve} calls kept)"
 
 
 class EndpointPaused(RateLimitError):

@@ -18,6 +18,11 @@ LIMITS: dict[tuple[str, str], int] = {
     ("SalesEntries", "Description"): 60,
     ("SalesEntries", "YourRef"): 40,
     ("SalesEntryLines", "Description"): 60,
+    # Cost centre and cost unit codes (exact-entities.json: max_length 8 on both line entities).
+    ("SalesEntryLines", "CostCenter"): 8,
+    ("SalesEntryLines", "CostUnit"): 8,
+    ("SalesInvoiceLines", "CostCenter"): 8,
+    ("SalesInvoiceLines", "CostUnit"): 8,
     ("SalesInvoices", "Description"): 60,
     ("SalesInvoices", "YourRef"): 40,
     ("SalesInvoiceLines", "Description"): 60,

@@ -6,12 +6,13 @@ backs."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from exact_pipeline.exact.clock import utc
+from exact_pipeline.exact.masterstore import DELETIONS, Cached, Record
 from exact_pipeline.exact.oauth import TokenGrant
 from exact_pipeline.exact.ratelimit import Budget
 from exact_pipeline.exact.stores import Stores
@@ -136,5 +137,57 @@ class MemoryErrorLog:
         self._refusals[(division, endpoint)] = [*kept, at]
 
 
+class MemoryMasterData:
+    """`masterstore.MasterDataStore` in dicts: (division, kind) → ID → (Timestamp, record)."""
+
+    def __init__(self) -> None:
+        self._records: dict[tuple[int, str], dict[str, tuple[int | None, Record]]] = {}
+        self._watermarks: dict[tuple[int, str], int | None] = {}
+
+    def load(self, division: int, kind: str) -> Cached | None:
+        if (division, kind) not in self._watermarks:
+            return None
+        records = self._records.get((division, kind), {})
+        return Cached(
+            {key: record for key, (_, record) in records.items()},
+            self._watermarks[(division, kind)],
+        )
+
+    def upsert(
+        self, division: int, kind: str, records: Mapping[str, tuple[int | None, Record]], top: int
+    ) -> None:
+        held = self._records.setdefault((division, kind), {})
+        for key, (stamp, record) in records.items():
+            known = held.get(key, (None, None))[0]
+            if stamp is None or known is None or stamp >= known:
+                held[key] = (stamp, record)
+        self._advance(division, kind, top)
+
+    def replace(
+        self, division: int, kind: str, records: Mapping[str, tuple[int | None, Record]]
+    ) -> None:
+        self._records[(division, kind)] = dict(records)
+        stamps = [stamp for stamp, _ in records.values() if stamp is not None]
+        self._watermarks[(division, kind)] = max(stamps, default=None)
+
+    def add(self, division: int, kind: str, key: str, record: Record) -> None:
+        self._records.setdefault((division, kind), {})[key] = (None, record)
+
+    def remove(self, division: int, keys: Collection[str], top: int) -> None:
+        for (held_division, _), records in self._records.items():
+            if held_division == division:
+                for key in keys:
+                    records.pop(key, None)
+        self._advance(division, DELETIONS, top)
+
+    def deletions_read(self, division: int) -> int | None:
+        return self._watermarks.get((division, DELETIONS))
+
+    def _advance(self, division: int, kind: str, top: int) -> None:
+        self._watermarks[(division, kind)] = max(top, self._watermarks.get((division, kind)) or top)
+
+
 def memory_stores() -> Stores:
-    return Stores(MemoryTokens(), MemoryBudgets(), MemoryCursors(), MemoryErrorLog())
+    return Stores(
+        MemoryTokens(), MemoryBudgets(), MemoryCursors(), MemoryErrorLog(), MemoryMasterData()
+    )

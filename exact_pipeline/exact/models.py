@@ -157,6 +157,36 @@ class PaymentCondition(ExactModel):
     PaymentDays: int | None = None
 
 
+class CostCenter(ExactModel):
+    """hrm/Costcenters: what a line's `CostCenter` code names. `Active` is marked obsolete
+    by Exact but still served; `EndDate` ends its use."""
+
+    ID: UUID | None = None
+    Code: TrimmedCode = None
+    Description: str | None = None
+    Active: bool | None = None
+    EndDate: ExactDateTime = None
+
+
+class CostUnit(ExactModel):
+    """hrm/Costunits: what a line's `CostUnit` code names (no `Active` field)."""
+
+    ID: UUID | None = None
+    Code: TrimmedCode = None
+    Description: str | None = None
+    EndDate: ExactDateTime = None
+
+
+class JournalStatus(ExactModel):
+    """read/financial/JournalStatusList: one period of a journal, open (`Status` 0) or closed
+    (1); keyed by Journal, Year and Period (exact-online-api.md §9)."""
+
+    Journal: TrimmedCode = None
+    Year: int | None = None
+    Period: int | None = None
+    Status: int | None = None
+
+
 class SalesEntryLine(ExactModel):
     ID: UUID | None = None
     EntryID: UUID | None = None
@@ -316,6 +346,7 @@ class TransactionLine(ExactModel):
     AccountCode: TrimmedCode = None
     AmountDC: Decimal | None = None
     AmountFC: Decimal | None = None
+    AmountVATFC: Decimal | None = None  # a revenue line's VAT, signed as the line
     Currency: str | None = None
     Description: str | None = None
     InvoiceNumber: int | None = None
@@ -345,3 +376,12 @@ class BankEntry(ExactModel):
     FinancialPeriod: int | None = None
     Status: int | None = None
     BankEntryLines: Annotated[list[BankEntryLine] | None, Lines] = None
+
+
+class WebhookSubscription(ExactModel):
+    """webhooks/WebhookSubscriptions: an app's subscription of a division to a topic."""
+
+    ID: UUID | None = None
+    CallbackURL: str | None = None
+    Topic: str | None = None
+    Division: int | None = None

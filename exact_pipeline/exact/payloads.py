@@ -30,6 +30,15 @@ def _text(entity: str, field: str) -> Any:
     return Field(min_length=1, max_length=limit(entity, field))
 
 
+def _code(entity: str, field: str) -> Any:
+    return Field(None, min_length=1, max_length=limit(entity, field))
+
+
+def _check_period(start: date | None, end: date | None) -> None:
+    if start is not None and end is not None and end < start:
+        raise ValueError(f"a line's service period ends ({end}) before it starts ({start})")
+
+
 def _whole_minor_units(currency: str, amounts: Iterable[Decimal]) -> None:
     for amount in amounts:
         to_minor(amount, currency)  # ValueError naming the amount and the currency
@@ -73,6 +82,16 @@ class SalesEntryLinePayload(Payload):
     VATAmountFC: Money  # billing's own VAT: Exact does not recompute it
     Description: str = _text("SalesEntryLines", "Description")
     Quantity: Decimal
+    CostCenter: str | None = _code("SalesEntryLines", "CostCenter")  # hrm/Costcenters code
+    CostUnit: str | None = _code("SalesEntryLines", "CostUnit")  # hrm/Costunits code
+    # The service period, both days included: Exact spreads the revenue over it.
+    From: date | None = None
+    To: date | None = None
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> SalesEntryLinePayload:
+        _check_period(self.From, self.To)
+        return self
 
 
 class SalesEntryPayload(Payload):
@@ -86,6 +105,10 @@ class SalesEntryPayload(Payload):
     DueDate: date | None = None
     Document: UUID | None = None
     VATAmountFC: Money
+    # The financial period booked in, sent only when it is not EntryDate's: a document dated
+    # in a closed period, moved to the first open one (sync/documents/periods.py).
+    ReportingYear: int | None = None
+    ReportingPeriod: int | None = Field(None, ge=1, le=13)
     # No Remarks: Exact documents none on SalesEntries and answers 400 to it; a credit note's
     # reference to the invoice it corrects is in its Description (see transform).
     SalesEntryLines: list[SalesEntryLinePayload] = Field(min_length=1)
@@ -109,6 +132,16 @@ class SalesInvoiceLinePayload(Payload):
     VATAmountFC: Money
     Description: str = _text("SalesInvoiceLines", "Description")
     Notes: str | None = None
+    CostCenter: str | None = _code("SalesInvoiceLines", "CostCenter")
+    CostUnit: str | None = _code("SalesInvoiceLines", "CostUnit")
+    # The service period, both days included (a sales invoice line's names for From/To).
+    StartTime: date | None = None
+    EndTime: date | None = None
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> SalesInvoiceLinePayload:
+        _check_period(self.StartTime, self.EndTime)
+        return self
 
 
 class SalesInvoicePayload(Payload):
@@ -143,10 +176,14 @@ class PrintPayload(Payload):
 
     InvoiceID: UUID
     InvoiceDate: date
+    # As on SalesEntryPayload: only for a document moved out of a closed period.
+    ReportingYear: int | None = None
+    ReportingPeriod: int | None = Field(None, ge=1, le=13)
     SendEmailToCustomer: Literal[False] = False
 
     def body(self) -> dict[str, Any]:
-        return self.model_dump()  # SendEmailToCustomer is sent explicitly, never defaulted
+        # SendEmailToCustomer is sent explicitly (False is not None), never defaulted.
+        return self.model_dump(exclude_none=True)
 
 
 class AccountPayload(Payload):
@@ -162,3 +199,11 @@ class AccountPayload(Payload):
     Country: str = Field(pattern=r"^[A-Z]{2}$")
     Status: Literal["C"] = "C"
     Remarks: str | None = None
+
+
+class WebhookSubscriptionPayload(Payload):
+    """webhooks/WebhookSubscriptions: both fields mandatory (reference §8); HTTPS in
+    production."""
+
+    CallbackURL: str = Field(min_length=1)
+    Topic: str = Field(min_length=1)

@@ -6,20 +6,28 @@ a spent daily budget raises `DailyLimitReached` (nothing to wait for within a ru
 minutely budget sleeps until the server's clock (see clock.py) reaches the minutely reset.
 The last budget seen per division is handed to a `BudgetStore` so the next run and
 `auth status` know it.
+
+A caller may keep a share of every division's daily budget unspent (`reserve`, a percentage of
+`X-RateLimit-Limit`): a call that would dip into it raises `ReserveReached` (a
+`DailyLimitReached`, with the reset time) instead. Before this process has seen the division's
+budget, the stored one judges that first call, so a new run never spends into the reserve
+either; it stops only once Exact's own clock (`calibrate`, a free call) says the stored day
+is not over.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 import httpx
 
 from exact_pipeline.exact.clock import ServerClock, utc
-from exact_pipeline.exact.errors import DailyLimitReached
+from exact_pipeline.exact.errors import DailyLimitReached, ReserveReached
 
 # A wait longer than this means our view of the server clock is wrong; never hang a run on it.
 MAX_MINUTELY_WAIT = 65.0
@@ -70,6 +78,22 @@ class Budget:
     def daily_spent(self, now: float) -> bool:
         return self.daily_remaining == 0 and self.daily_reset is not None and self.daily_reset > now
 
+    def reserve_calls(self, percent: int) -> int:
+        """`percent` % of the daily limit, rounded up: the calls kept unspent."""
+        return -(-(self.daily_limit or 0) * percent // 100)
+
+    def renewed(self, now: float) -> bool:
+        """The daily budget this one was seen in has reset (or no reset is known)."""
+        return self.daily_reset is None or self.daily_reset <= now
+
+    def calls_left(self, now: float, *, keep_percent: int = 0) -> int | None:
+        """Calls the division may still make today keeping `keep_percent` % of its daily limit;
+        a whole day's once the reset has passed. None: the budget is unknown."""
+        if self.daily_limit is None or self.daily_remaining is None:
+            return None
+        remaining = self.daily_limit if self.renewed(now) else self.daily_remaining
+        return max(remaining - self.reserve_calls(keep_percent), 0)
+
     def minutely_wait(self, now: float) -> float:
         if self.minutely_remaining != 0 or self.minutely_reset is None:
             return 0.0
@@ -90,29 +114,67 @@ class RateLimiter:
     """
 
     def __init__(
-        self, clock: ServerClock, store: BudgetStore, sleep: Callable[[float], None] = time.sleep
+        self,
+        clock: ServerClock,
+        store: BudgetStore,
+        sleep: Callable[[float], None] = time.sleep,
+        calibrate: Callable[[], object] | None = None,
     ) -> None:
+        """`calibrate`: asks the server's time (for the clock) before a stored budget stops
+        a call."""
         self._clock = clock
         self._store = store
         self._sleep = sleep
+        self._calibrate = calibrate
         self._budgets: dict[int, Budget] = {}
+        self._reserves: list[tuple[int | None, int]] = []  # (division or None: all, percent)
         self._lock = threading.Lock()
 
     def budget(self, division: int) -> Budget | None:
         with self._lock:
             return self._budgets.get(division)
 
+    @contextmanager
+    def reserve(self, percent: int, division: int | None = None) -> Iterator[None]:
+        """Within, keep `percent` % of `division`'s daily limit unspent (every division's
+        when None). Reserves add up by taking the largest, whichever thread entered them."""
+        if not 0 <= percent <= 100:
+            raise ValueError(f"a reserve is a percentage from 0 to 100, got {percent}")
+        entry = (division, percent)
+        with self._lock:
+            self._reserves.append(entry)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._reserves.remove(entry)
+
     def before_call(self, division: int, *, method: str, path: str) -> None:
-        """Raise if the day is spent; sleep if the minute is."""
-        budget = self.budget(division)
+        """Raise if the day is spent (or down to the reserve); sleep if the minute is."""
+        with self._lock:
+            keep = max((p for d, p in self._reserves if d in (None, division)), default=0)
+        budget = self.budget(division) or (self._stored(division, keep) if keep else None)
         if budget is None:
             return
         now = self._clock.now()
+        where = {"method": method, "path": path, "division": division}
         if budget.daily_spent(now):
-            raise DailyLimitReached(
-                reset_at=utc(budget.daily_reset), method=method, path=path, division=division
-            )
+            raise DailyLimitReached(reset_at=utc(budget.daily_reset), **where)
+        if keep and budget.calls_left(now, keep_percent=keep) == 0:
+            assert budget.daily_reset is not None  # not renewed: a reset is known
+            reserve = budget.reserve_calls(keep)
+            raise ReserveReached(reserve=reserve, reset_at=utc(budget.daily_reset), **where)
         self.wait(budget.minutely_wait(now))
+
+    def _stored(self, division: int, keep: int) -> Budget | None:
+        """The stored budget when it leaves nothing above the reserve on Exact's clock: a call
+        must not find out by spending into it. None: the call may go (its answer tells)."""
+        stored = self._store.load().get(division)
+        if stored is None or stored.calls_left(self._clock.now(), keep_percent=keep) != 0:
+            return None
+        if self._calibrate is not None:
+            self._calibrate()
+        return None if stored.renewed(self._clock.now()) else stored
 
     def wait_for_minute(self, division: int) -> None:
         """After a 429 that was not the daily limit: wait for the minutely reset."""

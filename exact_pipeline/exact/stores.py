@@ -1,13 +1,14 @@
 """What the client keeps between calls and runs, as protocols it is handed (`Stores`).
 
-The client reads and writes four kinds of state; where they live is the caller's choice (the
+The client reads and writes five kinds of state; where they live is the caller's choice (the
 pipeline keeps them in Postgres, shared by every process; `memory` keeps them in dicts). Each
 protocol stands beside the code that uses it:
 - `tokens.TokenStore`: the token chain. `locked()` is the single-flight point of a refresh:
   whoever comes next (thread or process) waits there and then re-reads the new pair;
 - `ratelimit.BudgetStore`: the last X-RateLimit-* budget seen per division (across runs);
 - `CursorStore` (here): the highest `Timestamp` read per division and sync endpoint;
-- `errorblock.ErrorLog`: the refusals Exact counts towards its error block.
+- `errorblock.ErrorLog`: the refusals Exact counts towards its error block;
+- `masterstore.MasterDataStore`: each division's master data, with its sync watermarks.
 Times are the SERVER's clock (clock.py).
 """
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from exact_pipeline.exact.errorblock import ErrorLog
+from exact_pipeline.exact.masterstore import MasterDataStore
 from exact_pipeline.exact.ratelimit import BudgetStore
 from exact_pipeline.exact.tokens import TokenStore
 
@@ -40,4 +42,5 @@ class Stores:
     budgets: BudgetStore
     cursors: CursorStore
     errors: ErrorLog
+    master_data: MasterDataStore
     close: Callable[[], None] = field(default=lambda: None, repr=False)

@@ -1,8 +1,9 @@
 """A mapping CSV read forgivingly where it is harmless and strictly where it matters.
 
 Forgiven: a UTF-8 byte-order mark (Excel writes one), spaces around values, blank lines, lines
-starting with `#` (comments), columns in any order, trailing empty cells. Reported: a missing,
-unknown or repeated column, and a row with more values than the header has columns.
+starting with `#` (comments), columns in any order, trailing empty cells, an optional column
+left out. Reported: a missing, unknown or repeated column, and a row with more values than the
+header has columns.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ class CsvTable:
     problems: list[Problem] = field(default_factory=list)
 
 
-def read_csv(text: str, file: str, columns: Sequence[str]) -> CsvTable:
-    """Rows of `text` as {column: stripped value}; rows are not read if the header is wrong."""
+def read_csv(
+    text: str, file: str, columns: Sequence[str], optional: Sequence[str] = ()
+) -> CsvTable:
+    """Rows of `text` as {column: stripped value}; rows are not read if the header is wrong.
+    `optional`: columns of `columns` the header may leave out (their rows then lack them)."""
     table = CsvTable()
     records = _records(text)
     first = next(records, None)
@@ -36,7 +40,7 @@ def read_csv(text: str, file: str, columns: Sequence[str]) -> CsvTable:
         table.problems.append(Problem(file, None, None, f"expected {expected}, got an empty file"))
         return table
     header_line, header = first
-    table.problems.extend(_header_problems(file, header_line, header, columns))
+    table.problems.extend(_header_problems(file, header_line, header, columns, optional))
     if table.problems:
         return table
     for line, cells in records:
@@ -63,7 +67,7 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
 
 
 def _header_problems(
-    file: str, line: int, header: list[str], columns: Sequence[str]
+    file: str, line: int, header: list[str], columns: Sequence[str], optional: Sequence[str]
 ) -> list[Problem]:
     wanted = ", ".join(columns)
     problems = [
@@ -71,9 +75,12 @@ def _header_problems(
         for name in header
         if name not in columns
     ]
+    required = [name for name in columns if name not in optional]
     problems += [
-        Problem(file, line, name, f"missing column; expected the header to name {wanted}")
-        for name in columns
+        Problem(
+            file, line, name, f"missing column; expected the header to name {', '.join(required)}"
+        )
+        for name in required
         if name not in header
     ]
     problems += [

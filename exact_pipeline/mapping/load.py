@@ -40,13 +40,21 @@ class Table(Generic[Row]):
     key: str
     noun: str  # what one key names, for "expected each <noun> once"
     required: bool
+    optional: tuple[str, ...] = ()  # columns a file may leave out (added after the first)
 
     @property
     def columns(self) -> tuple[str, ...]:
         return tuple(self.row.model_fields)
 
 
-PRODUCTS = Table("products.csv", ProductMapping, "product_id", "product", required=True)
+PRODUCTS = Table(
+    "products.csv",
+    ProductMapping,
+    "product_id",
+    "product",
+    required=True,
+    optional=("cost_center", "cost_unit"),
+)
 TAX_CODES = Table("tax_codes.csv", TaxCodeMapping, "tax_rate_id", "tax rate", required=True)
 CUSTOMER_LINKS = Table(
     "customer_links.csv", CustomerLink, "customer_id", "customer", required=False
@@ -107,7 +115,7 @@ def _load_table(folder: Path, table: Table[Row]) -> tuple[list[Row], list[Proble
     text, problems = _read_text(folder, table.file, table.required)
     if text is None:
         return [], problems
-    parsed = read_csv(text, table.file, table.columns)
+    parsed = read_csv(text, table.file, table.columns, table.optional)
     rows: list[Row] = []
     first_seen: dict[str, int] = {}
     for csv_row in parsed.rows:

@@ -25,6 +25,8 @@ class LineCodes(BaseModel):
     item_code: str | None
     gl_account: str
     vat_code: str
+    cost_center: str | None = None  # products.csv's analytics, when the product sets them
+    cost_unit: str | None = None
 
 
 class Cause(BaseModel):
@@ -78,7 +80,8 @@ class Mappings(BaseModel):
         """Item, GL and VAT codes of a line, or every reason it cannot have them yet.
 
         GL precedence: the product's gl_account, else the entity's default invoice GL (credit
-        notes: its default credit-note GL). A line without a product takes the entity's
+        notes: its default credit-note GL). Cost centre and cost unit: the product's, if any
+        (a line without a product has none). A line without a product takes the entity's
         default_item_code in sales_invoice mode; in sales_entry mode it needs none (None).
         A product without a row blocks in both modes, so revenue never lands on a default GL
         unnoticed.
@@ -97,6 +100,8 @@ class Mappings(BaseModel):
             item_code=product.item_code if product else self._default_item(entity),
             gl_account=(product.gl_account if product else None) or default_gl,
             vat_code=self.tax_codes[tax_rate_id],
+            cost_center=product.cost_center if product else None,
+            cost_unit=product.cost_unit if product else None,
         )
 
     def exact_account_code_for(self, customer_id: str) -> str | None:

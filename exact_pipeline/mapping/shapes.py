@@ -69,6 +69,31 @@ def _read_division(value: Any) -> int:
     return number
 
 
+def _read_percent(value: Any) -> int:
+    # Digits only, as for a division: `True` or `20.5` must not pass for a percentage.
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not text.isascii() or not text.isdigit() or int(text) > 100:
+        raise ValueError(value)
+    return int(text)
+
+
+def _read_promise_minutes(value: Any) -> int:
+    # Digits only, as for a division. At least an hour: the hourly schedule is what keeps the
+    # promise in a quiet hour, so a shorter one would be broken after every quiet hour.
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not text.isascii() or not text.isdigit() or int(text) < 60:
+        raise ValueError(value)
+    return int(text)
+
+
+def _read_at_least_one(value: Any) -> int:
+    # Digits only, as for a division: `True` or `2.5` must not pass for a count of attempts.
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise ValueError(value)
+    return int(text)
+
+
 def _read_date(value: Any) -> date:
     if isinstance(value, date):
         return value
@@ -154,6 +179,26 @@ ExactAccountCode = Annotated[
         _matching(r"[A-Za-z0-9]{1,18}"),
     ),
 ]
+# A line's CostCenter and CostUnit hold at most 8 characters (exact-entities.json).
+CostCenterCode = Annotated[
+    str,
+    Shape(
+        "an Exact cost centre code (1-8 characters without spaces, e.g. SAAS)",
+        _matching(r"\S{1,8}"),
+    ),
+]
+CostUnitCode = Annotated[
+    str,
+    Shape(
+        "an Exact cost unit code (1-8 characters without spaces, e.g. CLOUD)",
+        _matching(r"\S{1,8}"),
+    ),
+]
+Percent = Annotated[int, Shape("a whole percentage from 0 to 100, e.g. 20", _read_percent)]
+PromiseMinutes = Annotated[
+    int, Shape("a whole number of minutes, at least 60, e.g. 60", _read_promise_minutes)
+]
+AtLeastOne = Annotated[int, Shape("a whole number, at least 1, e.g. 5", _read_at_least_one)]
 IsoDate = Annotated[date, Shape("a date written YYYY-MM-DD, e.g. 2026-11-01", _read_date)]
 Timezone = Annotated[str, Shape("an IANA timezone name, e.g. Europe/Amsterdam", _read_timezone)]
 
@@ -163,6 +208,8 @@ OptionalPaymentConditionCode = Annotated[
     PaymentConditionCode | None, BeforeValidator(_blank_is_none)
 ]
 OptionalItemCode = Annotated[ItemCode | None, BeforeValidator(_blank_is_none)]
+OptionalCostCenterCode = Annotated[CostCenterCode | None, BeforeValidator(_blank_is_none)]
+OptionalCostUnitCode = Annotated[CostUnitCode | None, BeforeValidator(_blank_is_none)]
 
 
 def expectation_of(metadata: list[Any]) -> str | None:

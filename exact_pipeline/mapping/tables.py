@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from exact_pipeline.mapping.errors import Inconsistency, SettingsInconsistent, expected_got
 from exact_pipeline.mapping.shapes import (
+    AtLeastOne,
     BillingId,
     Division,
     ExactAccountCode,
@@ -20,10 +21,14 @@ from exact_pipeline.mapping.shapes import (
     IsoDate,
     ItemCode,
     JournalCode,
+    OptionalCostCenterCode,
+    OptionalCostUnitCode,
     OptionalGLCode,
     OptionalItemCode,
     OptionalJournalCode,
     OptionalPaymentConditionCode,
+    Percent,
+    PromiseMinutes,
     Timezone,
     VatCode,
 )
@@ -31,6 +36,8 @@ from exact_pipeline.mapping.shapes import (
 InvoicePushMode = Literal["sales_invoice", "sales_entry"]
 CustomerSync = Literal["none", "billing_to_exact"]
 PaymentSync = Literal["none", "billing_to_exact", "exact_to_billing"]
+Corrections = Literal["flag", "credit_and_repost"]
+ClosedPeriod = Literal["block", "next_open_period"]
 
 
 class _Strict(BaseModel):
@@ -58,6 +65,20 @@ class SyncSettings(_Strict):
     invoice_push_mode: InvoicePushMode = "sales_invoice"
     customer_sync: CustomerSync = "none"
     payment_sync: PaymentSync = "none"
+    # A document dated in a period closed in Exact: blocked with the period named, or booked
+    # in the first open period after it, its own date kept (sync/documents/periods.py).
+    closed_period: ClosedPeriod = "block"
+    # The share of each division's daily API budget a backfill leaves for live documents.
+    live_reserve_percent: Percent = 20
+    # The freshness promise of the pushed documents (exact_documents' FreshnessPolicy).
+    freshness_minutes: PromiseMinutes = 60
+    # A document Exact keeps refusing is given up on (`dead_letter`: a person retries it) after
+    # this many failures, or this many days after its first (sync/documents/dead_letters.py).
+    give_up_after_attempts: AtLeastOne = 5
+    give_up_after_days: AtLeastOne = 7
+    # A document changed (or voided) in billing after it reached Exact: flagged for a person,
+    # or reversed by a credit entry and posted anew (sync/documents/corrections.py).
+    corrections: Corrections = "flag"
     entities: dict[BillingId, EntityMapping] = Field(
         description="one block per billing invoicing entity, keyed by its billing id"
     )
@@ -101,10 +122,18 @@ class SyncSettings(_Strict):
         return ZoneInfo(self.timezone)
 
 
+def _unset(value: object) -> bool:
+    return value is None
+
+
 class ProductMapping(_Strict):
     product_id: BillingId
     item_code: ItemCode
     gl_account: OptionalGLCode = None
+    # Optional columns: a products.csv without them loads as before. Left out of the dump while
+    # unset, so a table without them keeps the fingerprint it had before they existed.
+    cost_center: OptionalCostCenterCode = Field(None, exclude_if=_unset)
+    cost_unit: OptionalCostUnitCode = Field(None, exclude_if=_unset)
 
 
 class TaxCodeMapping(_Strict):

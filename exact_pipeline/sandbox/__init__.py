@@ -40,7 +40,8 @@ POST /_sandbox/faults                 {"rules": [rule, …]} adds rules
 DELETE /_sandbox/faults               clears them
     rule: {"kind": "error"|"latency"|"lost_response"|"burst_429"|"token_failure"|
                    "too_early_refresh",
-           "path": substring of the URL path, "method": optional, "times": n (default
+           "path": substring of the URL path, "method": optional, "body_contains":
+           optional substring of the request body (e.g. one document's number), "times": n (default
            unlimited), "every": k (default 1), "probability": p (default 1.0),
            "status": int, "latency_ms": int, "after_commit": bool,
            "body": "odata" (default) | "empty" | "html" (of an injected or replacing status)}

@@ -40,6 +40,10 @@ BANK_JOURNAL = Ref(
     "financial/Journals", by="Code", trim=True, allowed={"Type": (12, 16)}, invalid="bank_journal"
 )
 DOCUMENT = Ref("documents/Documents")
+# A line names its cost centre and cost unit by code; Exact refuses an unknown one with
+# "Invalid reference: Cost unit" (picqer/exact-php-client#325), like any other reference.
+COST_CENTER = Ref("hrm/Costcenters", by="Code", trim=True)
+COST_UNIT = Ref("hrm/Costunits", by="Code", trim=True)
 NOTHING: frozenset[str] = frozenset()
 
 
@@ -275,6 +279,10 @@ SALES_ENTRY_LINES = declare(
         "VATCodeDescription": _label_of("VATCode"),
         "VATPercentage": _label_of("VATCode", "Percentage"),
         "Description": Know(max_length=60),
+        "CostCenter": Know(ref=COST_CENTER),
+        "CostCenterDescription": _label_of("CostCenter"),
+        "CostUnit": Know(ref=COST_UNIT),
+        "CostUnitDescription": _label_of("CostUnit"),
     },
 )
 
@@ -328,6 +336,10 @@ SALES_INVOICE_LINES = declare(
         "VATCodeDescription": _label_of("VATCode"),
         "VATPercentage": _label_of("VATCode", "Percentage"),
         "UnitCode": Know(max_length=10, default=FromRef("Item", "Unit")),
+        "CostCenter": Know(ref=COST_CENTER),
+        "CostCenterDescription": _label_of("CostCenter"),
+        "CostUnit": Know(ref=COST_UNIT),
+        "CostUnitDescription": _label_of("CostUnit"),
     },
 )
 

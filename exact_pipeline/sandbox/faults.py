@@ -1,7 +1,8 @@
 """Fault injection for the Exact-facing routes (`/api/…`, `/docs/…`).
 
-A rule matches requests by path substring (and optionally method) and fires on every
-`every`-th match, with `probability` (a seeded RNG), at most `times` times:
+A rule matches requests by path substring (and optionally method, and a substring of the
+request body: `body_contains`, e.g. one document's number) and fires on every `every`-th match,
+with `probability` (a seeded RNG), at most `times` times:
 
 - `latency`: wait `latency_ms`, then answer normally.
 - `error`: answer `status` (default 500) without doing anything; `body` says what it carries:
@@ -38,6 +39,7 @@ class FaultRule(BaseModel):
     kind: Kind
     path: str = ""
     method: str | None = None
+    body_contains: str | None = None  # only requests whose body holds this text
     times: int | None = Field(None, ge=0)
     every: int = Field(1, ge=1)
     probability: float = Field(1.0, ge=0.0, le=1.0)
@@ -96,11 +98,13 @@ class FaultEngine:
     def listing(self) -> list[dict]:
         return [r.as_dict() for r in self.rules]
 
-    def plan(self, method: str, path: str) -> Plan:
+    def plan(self, method: str, path: str, body: bytes = b"") -> Plan:
         plan = Plan()
         for active in self.rules:
             rule = active.rule
             if rule.path not in path or (rule.method and rule.method.upper() != method.upper()):
+                continue
+            if rule.body_contains is not None and rule.body_contains.encode() not in body:
                 continue
             if rule.kind in TOKEN_KINDS and TOKEN_PATH not in path:
                 continue

@@ -86,7 +86,7 @@ class Gateway:
         receive = _replay(body, receive)
         with self.sandbox.lock:
             self.sandbox.requests.arrive(method, path)
-            plan = self.sandbox.faults.plan(method, path)
+            plan = self.sandbox.faults.plan(method, path, body)
         if plan.latency_ms:
             await asyncio.sleep(plan.latency_ms / 1000)
         injected = plan.answer_status or plan.burst_429 or plan.too_early

@@ -307,6 +307,7 @@ class Sale:
     header: Record  # YourRef, Description, Currency, Document, PaymentCondition, …
     lines: list[Record]
     total: Decimal
+    period: tuple[int, int]  # the financial year and period it is booked in
 
 
 def sales_entry_booked(ctx: Ctx, entry: Record, lines: list[Record]) -> None:
@@ -324,6 +325,7 @@ def sales_entry_booked(ctx: Ctx, entry: Record, lines: list[Record]) -> None:
             header=entry,
             lines=lines,
             total=entry["AmountDC"],
+            period=(entry["ReportingYear"], entry["ReportingPeriod"]),
         ),
     )
 
@@ -334,12 +336,11 @@ def invoice_processed(ctx: Ctx, printed: Record, _lines: list[Record]) -> None:
     if invoice["Status"] == PAID:
         raise ctx.fail(ctx.text("processed"))
     date = printed.get("InvoiceDate") or ctx.today
-    refuse_closed_period(
-        ctx,
-        invoice["Journal"],
+    period = (
         printed.get("ReportingYear") or date.year,
         printed.get("ReportingPeriod") or date.month,
     )
+    refuse_closed_period(ctx, invoice["Journal"], *period)
     number = journal_number(ctx, invoice["Journal"], None, date)
     invoice.update(
         InvoiceNumber=number,
@@ -362,6 +363,7 @@ def invoice_processed(ctx: Ctx, printed: Record, _lines: list[Record]) -> None:
         header=invoice,
         lines=lines,
         total=invoice["AmountDC"],
+        period=period,
     )
     _book_sale(ctx, sale)
     document = _exact_pdf(ctx, sale)
@@ -460,8 +462,8 @@ def _post_ledger(
                 "LineNumber": number_in_entry,
                 "Type": kind,
                 "Date": date,
-                "FinancialYear": date.year,
-                "FinancialPeriod": date.month,
+                "FinancialYear": sale.period[0] if sale else date.year,
+                "FinancialPeriod": sale.period[1] if sale else date.month,
                 "JournalCode": sale.journal["Code"] if sale else None,
                 "GLAccount": gl_id,
                 "GLAccountCode": gl["Code"] if gl else None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +29,7 @@ from exact_pipeline.exact.client import ExactClient
 from exact_pipeline.exact.clock import utc
 from exact_pipeline.exact.config import ExactConfig
 from exact_pipeline.exact.errors import ExactConfigurationError
+from exact_pipeline.exact.masterstore import DELETIONS, Cached, Record
 from exact_pipeline.exact.oauth import TokenGrant
 from exact_pipeline.exact.ratelimit import Budget
 from exact_pipeline.exact.stores import Stores
@@ -39,6 +40,8 @@ TOKENS = f"{STATE_SCHEMA}.exact_connection"
 BUDGETS = f"{STATE_SCHEMA}.exact_rate_limit"
 CURSORS = f"{STATE_SCHEMA}.exact_sync_cursor"
 REFUSALS = f"{STATE_SCHEMA}.exact_error_log"
+MASTER_DATA = f"{STATE_SCHEMA}.exact_master_data"
+WATERMARKS = f"{STATE_SCHEMA}.exact_master_data_watermark"
 FORGET_REFUSALS_AFTER = timedelta(days=1)  # Exact's error block looks back an hour
 
 DDL = f"""
@@ -95,6 +98,28 @@ CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.exact_error_log (
 );
 CREATE INDEX IF NOT EXISTS exact_error_log_recent
     ON {STATE_SCHEMA}.exact_error_log (division, endpoint, at);
+
+-- Each division's master data (exact/masterdata.py): items, VAT codes, GL accounts, journals,
+-- payment conditions, accounts; each record by its Exact ID, as its model dumps it, with
+-- Exact's Timestamp (sync kinds; NULL for the others and for accounts the pipeline created).
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.exact_master_data (
+    division   integer NOT NULL,
+    kind       text NOT NULL,
+    id         text NOT NULL,
+    timestamp  bigint,
+    record     jsonb NOT NULL,
+    PRIMARY KEY (division, kind, id)
+);
+
+-- Per division and kind: read at all (the row), and the highest Timestamp read (sync kinds;
+-- kind 'deleted': sync/Deleted).
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.exact_master_data_watermark (
+    division   integer NOT NULL,
+    kind       text NOT NULL,
+    timestamp  bigint,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (division, kind)
+);
 """
 
 
@@ -140,7 +165,7 @@ def pipeline_config(*, token_key: str, **fields: str) -> ExactConfig:
 
 
 def postgres_stores(state_url: str, config: ExactConfig, token_key: str) -> Stores:
-    """The four stores on one small pool, which closes with them. Tokens are encrypted with
+    """The five stores on one small pool, which closes with them. Tokens are encrypted with
     `token_key` and kept under the app's connection key."""
     cipher = TokenCipher(token_key)
     pool = open_pool(state_url)
@@ -149,6 +174,7 @@ def postgres_stores(state_url: str, config: ExactConfig, token_key: str) -> Stor
         budgets=PostgresBudgets(pool),
         cursors=PostgresCursors(pool),
         errors=PostgresErrorLog(pool),
+        master_data=PostgresMasterData(pool),
         close=pool.close,
     )
 
@@ -484,3 +510,99 @@ class PostgresErrorLog:
                 f"DELETE FROM {REFUSALS} WHERE division = %s AND endpoint = %s AND at < %s",
                 (division, endpoint, at - FORGET_REFUSALS_AFTER),
             )
+
+
+class PostgresMasterData:
+    """`exact.masterstore.MasterDataStore` in `exact_master_data` and its watermarks."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def load(self, division: int, kind: str) -> Cached | None:
+        with self._pool.connection() as conn:
+            mark = conn.execute(
+                f"SELECT timestamp FROM {WATERMARKS} WHERE division = %s AND kind = %s",
+                (division, kind),
+            ).fetchone()
+            if mark is None:
+                return None
+            rows = conn.execute(
+                f"SELECT id, record FROM {MASTER_DATA} WHERE division = %s AND kind = %s",
+                (division, kind),
+            ).fetchall()
+        return Cached({key: record for key, record in rows}, mark[0])
+
+    def upsert(
+        self, division: int, kind: str, records: Mapping[str, tuple[int | None, Record]], top: int
+    ) -> None:
+        with self._pool.connection() as conn, conn.transaction():
+            self._write(conn, division, kind, records)
+            self._advance(conn, division, kind, top)
+
+    def replace(
+        self, division: int, kind: str, records: Mapping[str, tuple[int | None, Record]]
+    ) -> None:
+        stamps = [stamp for stamp, _ in records.values() if stamp is not None]
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute(
+                f"DELETE FROM {MASTER_DATA} WHERE division = %s AND kind = %s", (division, kind)
+            )
+            self._write(conn, division, kind, records)
+            conn.execute(
+                f"""INSERT INTO {WATERMARKS} (division, kind, timestamp) VALUES (%s, %s, %s)
+                    ON CONFLICT (division, kind) DO UPDATE SET
+                        timestamp = EXCLUDED.timestamp, updated_at = now()""",
+                (division, kind, max(stamps, default=None)),
+            )
+
+    def add(self, division: int, kind: str, key: str, record: Record) -> None:
+        with self._pool.connection() as conn:
+            self._write(conn, division, kind, {key: (None, record)})
+
+    def remove(self, division: int, keys: Collection[str], top: int) -> None:
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute(
+                f"DELETE FROM {MASTER_DATA} WHERE division = %s AND id = ANY(%s)",
+                (division, list(keys)),
+            )
+            self._advance(conn, division, DELETIONS, top)
+
+    def deletions_read(self, division: int) -> int | None:
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                f"SELECT timestamp FROM {WATERMARKS} WHERE division = %s AND kind = %s",
+                (division, DELETIONS),
+            ).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def _write(
+        conn: psycopg.Connection,
+        division: int,
+        kind: str,
+        records: Mapping[str, tuple[int | None, Record]],
+    ) -> None:
+        """Upsert; a record never replaces a newer one (another run may have read further)."""
+        with conn.cursor() as cur:
+            cur.executemany(
+                f"""INSERT INTO {MASTER_DATA} (division, kind, id, timestamp, record)
+                    VALUES (%s, %s, %s, %s, %s)
+                    ON CONFLICT (division, kind, id) DO UPDATE SET
+                        timestamp = EXCLUDED.timestamp, record = EXCLUDED.record
+                    WHERE EXCLUDED.timestamp IS NULL OR {MASTER_DATA}.timestamp IS NULL
+                        OR EXCLUDED.timestamp >= {MASTER_DATA}.timestamp""",
+                [
+                    (division, kind, key, stamp, Jsonb(record))
+                    for key, (stamp, record) in records.items()
+                ],
+            )
+
+    @staticmethod
+    def _advance(conn: psycopg.Connection, division: int, kind: str, top: int) -> None:
+        conn.execute(
+            f"""INSERT INTO {WATERMARKS} (division, kind, timestamp) VALUES (%s, %s, %s)
+                ON CONFLICT (division, kind) DO UPDATE SET
+                    timestamp = GREATEST({WATERMARKS}.timestamp, EXCLUDED.timestamp),
+                    updated_at = now()""",
+            (division, kind, top),
+        )

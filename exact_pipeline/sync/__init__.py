@@ -20,6 +20,7 @@
       reasons.py   why a document waits, is blocked or flagged: every such sentence, worded once
       customers.py billing customers → Exact accounts: link, match or create
       push.py      one document into Exact, step by step, never twice
+      corrections.py  `corrections: credit_and_repost`: a posted document reversed and reposted
       reconcile.py Exact's totals against billing's
       ledger.py    the document and customer ledger (on `core.ledger`)
       reports.py, progress.py  what the engine reports, and progress lines while it pushes
@@ -30,6 +31,8 @@
       importer.py  exact_to_billing: Exact's settled items written into billing
       differences.py  "is it paid?" on both sides
       ledger.py, report.py, step.py  the payments ledger, the run's report, a step's tools
+    resync/      a range's missing records found (the reconciliation's reading, look-ups by
+                 id) and pushed again through documents and payments (`Resync`)
 
 Arrows point down only: payments → documents → core, and each of them → `exact`, `mapping`
 and `billing`. Exact's own vocabulary (payload models, field limits, type codes, open items)

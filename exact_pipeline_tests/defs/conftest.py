@@ -4,7 +4,7 @@ billing database, state database, the sandbox and an editable mapping folder."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dagster as dg
@@ -46,10 +46,24 @@ def build_defs(
 
 
 def run(
-    defs: dg.Definitions, instance: dg.DagsterInstance, **options: Any
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    *,
+    assets: Sequence[str] = (),
+    **options: Any,
 ) -> dg.ExecuteInProcessResult:
+    """One run of `assets`, by default of every asset but the monthly ones (a run has one
+    partitions definition: days, or months)."""
+    graph = defs.get_repository_def().asset_graph
+    keys = [dg.AssetKey(name) for name in assets] or [
+        key
+        for key in graph.get_all_asset_keys()
+        if not isinstance(graph.get(key).partitions_def, dg.MonthlyPartitionsDefinition)
+    ]
     job = defs.resolve_implicit_global_asset_job_def()
-    return job.execute_in_process(instance=instance, raise_on_error=True, **options)
+    return job.execute_in_process(
+        instance=instance, raise_on_error=True, asset_selection=keys, **options
+    )
 
 
 def check(

@@ -16,7 +16,7 @@ PAYLOADS = "exact_document_payloads"
 
 def preview(defs: dg.Definitions, instance: dg.DagsterInstance) -> tuple[list[dict], list[dict]]:
     """The payloads asset alone (as the UI's Materialize on it): nothing is linked or posted."""
-    result = run(defs, instance, partition_key=DAY, asset_selection=[dg.AssetKey(PAYLOADS)])
+    result = run(defs, instance, partition_key=DAY, assets=[PAYLOADS])
     [staged] = materialization(result, PAYLOADS)
     documents, lines = (
         staged.metadata["payload preview"].value,

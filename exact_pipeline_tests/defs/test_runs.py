@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import httpx
+import psycopg
 from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
 from dagster._core.loader import LoadingContextForTest
 
 from exact_pipeline.defs.documents.automation import RANGE_END, RANGE_START
 from exact_pipeline.exact import ExactConfig
+from exact_pipeline.settings import STATE_SCHEMA
 from exact_pipeline.state.exact import open_exact
 from exact_pipeline_tests.defs.conftest import BuildDefs, check, materialization, run, tick
 from exact_pipeline_tests.exact.conftest import TOKEN_KEY, SandboxAdmin
@@ -180,6 +182,9 @@ def test_spent_daily_budget_stops_the_run_cleanly_and_the_ui_says_so(
     assert not synced.passed and "daily API budget" in (synced.description or "")
 
 
+POSTED_ON_THE_20TH = datetime(2026, 11, 20, 15, tzinfo=ZoneInfo("Europe/Amsterdam"))
+
+
 def test_a_document_removed_in_exact_by_hand_shows_in_the_reconciliation(
     build_defs: BuildDefs,
     billing: Billing,
@@ -206,6 +211,10 @@ def test_a_document_removed_in_exact_by_hand_shows_in_the_reconciliation(
         headers={"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"},
     )
     assert deleted.status_code == 204
+    # Posted live on its day (this run is later than the 20th): the first run after the day
+    # reads its documents back once (sync/documents/verified.py).
+    with psycopg.connect(state_url, autocommit=True) as conn:
+        conn.execute(f"UPDATE {STATE_SCHEMA}.exact_totals SET read_at = %s", [POSTED_ON_THE_20TH])
 
     again = run(defs, dagster_instance, partition_key="2026-11-20")
 

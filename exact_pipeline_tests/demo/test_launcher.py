@@ -33,7 +33,8 @@ def test_the_env_file_points_the_cli_at_the_demos_dagster_instance(
     monkeypatch.setenv("DAGSTER_PG_URL", psycopg2_url(dagster))
     paths = DemoPaths(tmp_path)
     with ExitStack() as stack:
-        env = demo_env(paths, *database_urls(paths, stack), "http://127.0.0.1:8999")
+        urls = ("http://127.0.0.1:8999", "http://127.0.0.1:8998/exact/webhooks")
+        env = demo_env(paths, *database_urls(paths, stack), *urls)
     write_env_file(paths.env_file, env)
     prepare_dagster_home(paths)
 

@@ -32,6 +32,7 @@ PAYLOAD_ENTITIES: dict[type[payloads.Payload], str] = {
     payloads.SalesInvoicePayload: "salesinvoice/SalesInvoices",
     payloads.PrintPayload: "salesinvoice/PrintedSalesInvoices",
     payloads.AccountPayload: "crm/Accounts",
+    payloads.WebhookSubscriptionPayload: "webhooks/WebhookSubscriptions",
 }
 # Line payloads are walked through their header's collection, not on their own.
 LINE_PAYLOADS = {payloads.SalesEntryLinePayload, payloads.SalesInvoiceLinePayload}
@@ -44,6 +45,8 @@ TWINS = {
     "sync/Financial/GLAccounts": "financial/GLAccounts",
     "bulk/Cashflow/Receivables": "cashflow/Receivables",
     "sync/Financial/TransactionLines": "financialtransaction/TransactionLines",
+    "bulk/Financial/TransactionLines": "financialtransaction/TransactionLines",
+    "bulk/SalesInvoice/SalesInvoices": "salesinvoice/SalesInvoices",
 }
 
 

@@ -43,10 +43,16 @@ def test_entities_match_the_catalogue(demo: Mappings) -> None:
 def test_products_match_the_catalogue_except_the_unmapped_one(demo: Mappings) -> None:
     assert demo.products == {
         product.id: ProductMapping(
-            product_id=product.id, item_code=product.item_code, gl_account=product.gl_account
+            product_id=product.id,
+            item_code=product.item_code,
+            gl_account=product.gl_account,
+            cost_center=product.cost_center,
+            cost_unit=product.cost_unit,
         )
         for product in catalog.PRODUCTS
     }
+    assert any(p.cost_center for p in demo.products.values())
+    assert any(p.cost_unit for p in demo.products.values())
     assert catalog.UNMAPPED_PRODUCTS
     assert not {product.id for product in catalog.UNMAPPED_PRODUCTS} & set(demo.products)
 
@@ -71,3 +77,8 @@ def test_every_code_exists_in_the_demo_divisions(demo: Mappings) -> None:
         assert {entity.default_invoice_gl, entity.default_credit_note_gl} <= gl_codes
         assert {entity.sales_journal, entity.bank_journal} <= journal_codes
     assert {p.gl_account for p in demo.products.values() if p.gl_account} <= gl_codes
+    # Only cost centres and units that have not ended (an ended one is a mapping error).
+    centres = {a.code for a in catalog.COST_CENTERS if a.end_date is None}
+    units = {a.code for a in catalog.COST_UNITS if a.end_date is None}
+    assert {p.cost_center for p in demo.products.values() if p.cost_center} <= centres
+    assert {p.cost_unit for p in demo.products.values() if p.cost_unit} <= units

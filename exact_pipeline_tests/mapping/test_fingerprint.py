@@ -43,6 +43,7 @@ def test_stable_across_loads_and_folders(tmp_path: Path) -> None:
         {"customer_links.csv": append("cus_known_02,10002\n")},
         {"customer_links.csv": None},
         {"settings.yaml": replace("payment_sync: billing_to_exact", "payment_sync: none")},
+        {"settings.yaml": replace("closed_period: block", "closed_period: next_open_period")},
         {"settings.yaml": replace("division: 320001", "division: 320002")},
         {"settings.yaml": replace("history_start: 2025-11-01", "history_start: 2025-11-02")},
     ],

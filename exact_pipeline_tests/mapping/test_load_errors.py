@@ -259,13 +259,44 @@ def test_unknown_timezone(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("value", ["101", "20.5", "-5", "yes"])
+def test_live_reserve_percent_is_a_whole_percentage(tmp_path: Path, value: str) -> None:
+    folder = variant(
+        tmp_path,
+        {"settings.yaml": replace("live_reserve_percent: 20", f"live_reserve_percent: {value}")},
+    )
+    line = line_of(folder, "settings.yaml", f"live_reserve_percent: {value}")
+    assert str(only_problem(folder)) == (
+        f"settings.yaml, line {line}, key live_reserve_percent: expected a whole percentage "
+        f"from 0 to 100, e.g. 20, got '{value}'"
+    )
+
+
+@pytest.mark.parametrize("key", ["give_up_after_attempts", "give_up_after_days"])
+@pytest.mark.parametrize("value", ["0", "2.5", "yes"])
+def test_giving_up_takes_a_whole_number_of_at_least_one(
+    tmp_path: Path, key: str, value: str
+) -> None:
+    default = {"give_up_after_attempts": 5, "give_up_after_days": 7}[key]
+    folder = variant(
+        tmp_path, {"settings.yaml": replace(f"{key}: {default}\n", f"{key}: {value}\n")}
+    )
+    line = line_of(folder, "settings.yaml", f"{key}: {value}")
+    assert str(only_problem(folder)) == (
+        f"settings.yaml, line {line}, key {key}: expected a whole number, at least 1, e.g. 5, "
+        f"got '{value}'"
+    )
+
+
 def test_unknown_top_level_key(tmp_path: Path) -> None:
     folder = variant(tmp_path, {"settings.yaml": append("invoice_pushmode: sales_entry\n")})
     line = line_of(folder, "settings.yaml", "invoice_pushmode")
     assert str(only_problem(folder)) == (
         f"settings.yaml, line {line}, key invoice_pushmode: unknown key; expected one of "
         "connection_date, history_start, timezone, invoice_push_mode, customer_sync, "
-        "payment_sync, entities"
+        "payment_sync, closed_period, live_reserve_percent, freshness_minutes, "
+        "give_up_after_attempts, "
+        "give_up_after_days, corrections, entities"
     )
 
 

@@ -1,5 +1,6 @@
-"""The code location of test_run_monitoring: a run whose one step takes the `exact_api` slot and
-holds it, launched by the daemon for each file in `$HOLDER_DIR/requests/`."""
+"""The code location of test_run_monitoring: a run whose one step claims a division's slot, as
+the sync steps do (division_slots.py), and holds it, launched by the daemon for each file in
+`$HOLDER_DIR/requests/`."""
 
 import os
 import time
@@ -7,23 +8,25 @@ from pathlib import Path
 
 import dagster as dg
 
+from exact_pipeline.defs.division_slots import DivisionSlots, pool_of
 from exact_pipeline.defs.run_health import stop_with_run_worker
 
-# EXACT_POOL, spelled out: importing the assets would slow every run process (the test checks it).
-POOL = "exact_api"
+DIVISION = 310001
+POOL = pool_of(DIVISION)
 
 
 def holder_dir() -> Path:
     return Path(os.environ["HOLDER_DIR"])
 
 
-@dg.asset(pool=POOL)
+@dg.asset
 def holder(context: dg.AssetExecutionContext) -> None:
     """Holds the slot until killed, like a long sync step; says which processes run it."""
     stop_with_run_worker()  # as every step does before any call to Exact (defs/steps.py)
-    marker = holder_dir() / "holding" / context.run_id
-    marker.write_text(f"{os.getpid()} {os.getppid()}")
-    time.sleep(600)
+    with DivisionSlots.of_step(context).held(DIVISION):
+        marker = holder_dir() / "holding" / context.run_id
+        marker.write_text(f"{os.getpid()} {os.getppid()}")
+        time.sleep(600)
 
 
 hold = dg.define_asset_job("hold", selection=[holder])

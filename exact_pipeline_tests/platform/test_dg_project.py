@@ -30,11 +30,13 @@ SECRETS = {
     "EXACT_CLIENT_SECRET": "the-client-secret",
     "EXACT_TOKEN_KEY": "the-token-key",
 }
+WEBHOOKS = {"EXACT_WEBHOOK_URL", "EXACT_WEBHOOK_SECRET"}
 PUBLIC = {
     "EXACT_BASE_URL": "https://exact.example",
     "EXACT_CLIENT_ID": "the-client-id",
     "EXACT_REDIRECT_URI": "https://pipeline.example/callback",
     "EXACT_MAPPINGS_DIR": str(REPO / "mappings"),
+    "EXACT_RECONCILIATION_DIR": "/srv/exact-pipeline/reconciliation",
 }
 
 
@@ -118,8 +120,9 @@ def test_resources_show_every_setting_and_no_secret(monkeypatch: pytest.MonkeyPa
         for value in resource.configured_values.values()
     }
     assert shown == {*SECRETS, *PUBLIC.values()}
-    # Every environment setting is declared on a resource.
-    assert {name.upper() for name in EnvSettings.model_fields} == {*SECRETS, *PUBLIC}
+    # Every environment setting is declared on a resource, but the webhook receiver's: only
+    # `exact-pipeline webhooks serve|subscribe` read those, never the code location.
+    assert {name.upper() for name in EnvSettings.model_fields} == {*SECRETS, *PUBLIC, *WEBHOOKS}
     serialized = serialize_value(snap)
     leaked = [name for name, secret in SECRETS.items() if secret in serialized]
     assert not leaked

@@ -1,4 +1,4 @@
-"""A crashed run frees the `exact_api` slot without a human (issue 9, item 15).
+"""A crashed run frees its division's slot without a human (issue 9, item 15).
 
 The real `dagster-daemon` runs over a DAGSTER_HOME holding the repository's dagster.yaml (only
 the monitoring intervals shortened) on a test Postgres database, and launches `pool_holder`'s
@@ -25,7 +25,6 @@ import pytest
 import yaml
 from dagster._core.storage.tags import RUN_KEY_TAG
 
-from exact_pipeline.defs.steps import EXACT_POOL
 from exact_pipeline.postgres import psycopg2_url
 from exact_pipeline_tests.conftest import REPO
 from exact_pipeline_tests.platform.pool_holder import POOL
@@ -137,7 +136,7 @@ def holding(holder_dir: Path, run: dg.DagsterRun | None) -> tuple[int, int] | No
 
 
 def slot_holders(instance: dg.DagsterInstance) -> set[str]:
-    info = instance.event_log_storage.get_concurrency_info(EXACT_POOL)
+    info = instance.event_log_storage.get_concurrency_info(POOL)
     return {slot.run_id for slot in info.claimed_slots if slot.run_id}
 
 
@@ -184,10 +183,6 @@ def is_running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
-
-
-def test_the_holder_takes_the_pipelines_pool() -> None:
-    assert POOL == EXACT_POOL
 
 
 def test_a_crashed_run_is_failed_and_frees_the_pool(

@@ -133,3 +133,15 @@ def test_a_slow_write_commits_even_when_the_client_gave_up(exact: ExactClient) -
     while "Slow BV" not in [a["Name"] for a in exact.store("crm/Accounts")]:
         assert time.monotonic() < deadline, "the write never committed"
         time.sleep(0.05)
+
+
+def test_body_contains_singles_out_one_record(exact: ExactClient) -> None:
+    _faults(
+        exact,
+        {"kind": "error", "path": "crm/Accounts", "status": 400, "body_contains": "Refused Ltd"},
+    )
+    assert exact.post("crm/Accounts", _account("Refused Ltd")).status_code == 400
+    assert exact.post("crm/Accounts", _account("Welcome Ltd")).status_code == 201
+    assert exact.post("crm/Accounts", _account("Refused Ltd")).status_code == 400
+    [rule] = exact.http.get("/_sandbox/faults").json()["rules"]
+    assert (rule["matched"], rule["fired"]) == (2, 2)

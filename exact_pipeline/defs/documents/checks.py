@@ -21,6 +21,8 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 )
 
 from exact_pipeline.defs import metadata
+from exact_pipeline.defs.partitions import ZONE
+from exact_pipeline.sync.documents.dead_letters import Attempt
 from exact_pipeline.sync.documents.ledger import LedgerRow
 from exact_pipeline.sync.documents.reports import cause_summary, problem_row
 
@@ -46,26 +48,35 @@ def daily_check(
 
 
 def documents_check(
-    problems: Sequence[tuple[LedgerRow, str | None]], stopped: str | None = None
+    problems: Sequence[tuple[LedgerRow, str | None]],
+    stopped: str | None = None,
+    histories: Mapping[str, Sequence[Attempt]] | None = None,
 ) -> DayCheck:
     """Red while any document of the day needs attention: how many and why first (grouped by
-    cause, with the fix), then the documents, number first. `problems`: each row with the
-    reason to show (None: the ledger's)."""
+    cause, with the fix), then the documents, number first, and the history of each one given
+    up on (every attempt: when, what Exact answered). `problems`: each row with the reason to
+    show (None: the ledger's); `histories`: by billing id (`SyncEngine.histories`)."""
     summary = cause_summary(list(problems))
     description = metadata.causes_sentence(len(problems), summary) if problems else stopped
-    return DayCheck(
-        passed=not problems,
-        description=description,
-        metadata={
-            "count": len(problems),
-            "causes": metadata.causes(summary),
-            "documents": metadata.table([problem_row(row, reason) for row, reason in problems]),
-        },
-    )
+    figures: dict[str, Any] = {
+        "count": len(problems),
+        "causes": metadata.causes(summary),
+        "documents": metadata.table([problem_row(row, reason) for row, reason in problems]),
+    }
+    numbers = {row.billing_id: row.number for row, _ in problems}
+    attempts = [
+        {"number": numbers[billing_id], **attempt.as_dict(ZONE)}
+        for billing_id, found in (histories or {}).items()
+        if billing_id in numbers
+        for attempt in found
+    ]
+    if attempts:
+        figures["dead_letter_history"] = metadata.table(attempts)
+    return DayCheck(passed=not problems, description=description, metadata=figures)
 
 
 def evaluations(
-    context: dg.AssetExecutionContext,
+    context: dg.AssetExecutionContext | dg.OpExecutionContext,
     check_key: dg.AssetCheckKey,
     days: Mapping[str, DayCheck],
 ) -> Iterator[dg.AssetCheckEvaluation]:

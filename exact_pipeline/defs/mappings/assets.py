@@ -13,9 +13,9 @@ from exact_pipeline.sync.documents.engine import SyncEngine
 
 @dg.asset(
     group_name="mappings",
-    # No `exact_api` pool: validation only reads a few master-data lists per division, paced by
-    # the client (Exact's X-RateLimit headers; a 429 is waited out). Holding the pool would
-    # make a mapping fix's sync run queue behind a step that posts nothing.
+    # No division slot (defs/division_slots.py): validation only reads a few master-data lists
+    # per division, paced by the client (Exact's X-RateLimit headers; a 429 is waited out).
+    # Holding a slot would make a mapping fix's sync run queue behind a step that posts nothing.
     kinds={"csv", "yaml"},
     check_specs=[dg.AssetCheckSpec("codes_exist_in_exact", asset="mapping_tables")],
     description="The mapping tables (mappings/), validated against each division's Exact "

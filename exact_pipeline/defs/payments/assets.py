@@ -5,9 +5,13 @@ into billing every hour (`payments_from_exact`). Each asset is a few lines over 
 import dagster as dg
 
 from exact_pipeline.defs import metadata
+from exact_pipeline.defs.division_slots import DivisionSlots
 from exact_pipeline.defs.partitions import window_of
+from exact_pipeline.defs.payments.webhooks import requested_divisions
+from exact_pipeline.defs.per_division import mapped_divisions
+from exact_pipeline.defs.quota import Quota
 from exact_pipeline.defs.resources import BillingDatabase, ExactOnline, MappingTables, StateDatabase
-from exact_pipeline.defs.steps import DAILY_SYNC, EXACT_POOL, WARN, connected, read_back
+from exact_pipeline.defs.steps import DAILY_SYNC, WARN, connected, read_back
 from exact_pipeline.sync.payments.engine import PaymentReport, PaymentSync
 
 
@@ -15,7 +19,18 @@ from exact_pipeline.sync.payments.engine import PaymentReport, PaymentSync
     **DAILY_SYNC,
     deps=["exact_documents"],
     kinds={"exactonline"},
-    check_specs=[dg.AssetCheckSpec("paid_amounts_agree", asset="exact_payments")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "paid_amounts_agree",
+            asset="exact_payments",
+            description="Every synced document of the window is paid the same in billing and "
+            "Exact. What the pipeline did is known from Exact's answers (the document posted "
+            "unpaid, each receipt pushed); Exact's open items are read only where Exact moved "
+            "by itself (a payment imported, reversed or accepted as registered there), once "
+            "after the document's day, and after 30 days when its partition runs again. A "
+            "run with nothing new reads nothing.",
+        )
+    ],
     description="payment_sync billing_to_exact: the window's billing payments (by payment "
     "date, plus those recorded since the last run whatever their date, and earlier ones "
     "still waiting) as receipts in Exact, matched to the open receivable. The check "
@@ -30,7 +45,13 @@ def exact_payments(
 ) -> dg.MaterializeResult:
     window = window_of(context)
     systems = (billing_database, state_database, exact_online, mapping_tables)
-    with connected(PaymentSync, *systems) as payments:
+    # The payments of all divisions together: a few calls each, after the documents.
+    quota = Quota.of(context, mapping_tables.tables)
+    with (
+        DivisionSlots.of_step(context).all_held(mapped_divisions(mapping_tables.tables)),
+        connected(PaymentSync, *systems) as payments,
+        quota.spending(payments.exact, None, *context.partition_keys),
+    ):
         report = payments.push_payments(window)
         # Compared with Exact unless the budget is spent (the push says until when).
         differences, unread = (
@@ -43,7 +64,6 @@ def exact_payments(
 
 @dg.asset(
     group_name="payments",
-    pool=EXACT_POOL,
     deps=["mapping_tables"],
     kinds={"exactonline", "postgres"},
     description="payment_sync exact_to_billing: payments registered in Exact on our documents, "
@@ -58,8 +78,13 @@ def payments_from_exact(
     mapping_tables: MappingTables,
 ) -> dg.MaterializeResult:
     systems = (billing_database, state_database, exact_online, mapping_tables)
-    with connected(PaymentSync, *systems) as payments:
-        report = payments.import_payments()
+    named = requested_divisions(context.run.tags)
+    with (
+        DivisionSlots.of_step(context).all_held(named or mapped_divisions(mapping_tables.tables)),
+        connected(PaymentSync, *systems) as payments,
+    ):
+        # A webhook-triggered run reads only the divisions its events name.
+        report = payments.import_payments(named)
     return payment_result(context, report, None, None)
 
 

@@ -33,7 +33,13 @@ def to_major(minor: int | Decimal, currency: str) -> Decimal:
     return value.scaleb(-minor_digits(currency))
 
 
-def amount_text(minor: int, currency: str) -> str:
+def from_major(amount: Decimal, currency: str) -> Decimal:
+    """An amount read from Exact → minor units, exactly, keeping any fraction of the minor
+    unit Exact might hold: Decimal('123.45') EUR → Decimal('12345')."""
+    return amount.scaleb(minor_digits(currency))
+
+
+def amount_text(minor: int | Decimal, currency: str) -> str:
     """Signed minor units as a decimal string for a person: -123456 EUR → "-1234.56".
     A currency without a minor unit (its documents are blocked) shows its raw units."""
     if currency_problem(currency):

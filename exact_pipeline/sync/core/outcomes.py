@@ -11,12 +11,15 @@ IN_PROGRESS, NOT_REACHED = "in_progress", "not_reached"
 
 DOCUMENT_OUTCOMES = (
     "pushed",  # in Exact now, with its PDF (this run)
+    "corrected",  # credit_and_repost: its entry reversed (this run), and reposted unless voided
+    "pdf_replaced",  # credit_and_repost: its PDF alone changed and was replaced, no entry touched
     "already_synced",  # in Exact already: no call
     BLOCKED,
     FAILED,
     "changed_after_sync",  # flagged: billing changed it after it was posted
     "voided_after_sync",  # flagged: billing voided it after it was posted
     "skipped_voided",  # voided before it was ever posted: nothing to do
+    "dead_letter",  # failed too often: no run retries it until a person puts it back
     IN_PROGRESS,
     NOT_REACHED,  # its row stays staged
 )

@@ -3,7 +3,8 @@
 A spent daily budget (or a division Exact refuses) stops only that division: the run goes on
 with the others, counts what it left behind in the stopped one, and ends with e.g. "Exact's
 daily API budget for division 310001 is spent; 37 documents stay staged and go through after
-2026-11-25 01:00 (CET)." An endpoint paused short of Exact's error block stops the division's
+2026-11-25 01:00 (CET)." A backfill stopped at the live reserve says so the same way. An
+endpoint paused short of Exact's error block stops the division's
 step the same way, with how many refusals and until when.
 """
 
@@ -11,7 +12,12 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from exact_pipeline.exact import DailyLimitReached, EndpointPaused, ForbiddenError
+from exact_pipeline.exact import (
+    DailyLimitReached,
+    EndpointPaused,
+    ForbiddenError,
+    ReserveReached,
+)
 from exact_pipeline.exact.errorblock import endpoint_of
 
 Stop = DailyLimitReached | ForbiddenError | EndpointPaused
@@ -51,6 +57,13 @@ class Stops:
         items = (
             f"{left} {self._noun}{'' if one else 's'} {'stays' if one else 'stay'} {self._state}"
         )
+        if isinstance(error, ReserveReached):
+            reset = error.reset_at.astimezone(self._zone)
+            return (
+                f"Stopped at the live reserve in division {division}: the rest of today's "
+                f"Exact API budget ({error.reserve} calls) is kept for live documents; {items} "
+                f"and the backfill resumes by itself after {reset:%Y-%m-%d %H:%M} ({reset:%Z})."
+            )
         if isinstance(error, DailyLimitReached):
             reset = error.reset_at.astimezone(self._zone)
             return (
@@ -78,6 +91,13 @@ def _endpoint(error: EndpointPaused) -> str:
 
 def not_read_back(error: Stop, zone: ZoneInfo) -> str:
     """Why a check could not read Exact back this run (it is not a failure), and when it can."""
+    if isinstance(error, ReserveReached):
+        reset = error.reset_at.astimezone(zone)
+        return (
+            f"a backfill keeps the rest of division {error.division}'s daily Exact API budget "
+            f"for live documents, so Exact was not read back this run; the first run after "
+            f"{reset:%Y-%m-%d %H:%M} ({reset:%Z}) checks again."
+        )
     if isinstance(error, DailyLimitReached):
         reset = error.reset_at.astimezone(zone)
         return (

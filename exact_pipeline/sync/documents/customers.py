@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from exact_pipeline.billing.models import Customer
-from exact_pipeline.exact import ExactClient, ExactError, LookupKey, eq
+from exact_pipeline.exact import ExactClient, ExactError, LookupKey, eq, masterdata
 from exact_pipeline.exact.endpoints import ACCOUNTS
 from exact_pipeline.exact.fields import fit, limit
 from exact_pipeline.exact.models import Account
@@ -212,8 +212,7 @@ class CustomerLinker:
         return self._match(division, customer, retrying=retrying)
 
     def _explicit(self, division: int, customer: Customer, code: str) -> CustomerOutcome:
-        accounts = self._exact.master_data(division).accounts
-        account = next((a for a in accounts if a.Code == code), None)
+        account = self._exact.master_data(division).accounts_by_code.get(code)
         if account is None:
             return self._blocked(
                 customer, division, reasons.linked_account_missing(customer, code, division)
@@ -221,6 +220,20 @@ class CustomerLinker:
         return self._use(customer, division, "linked_explicit", account)
 
     def _match(self, division: int, customer: Customer, *, retrying: bool) -> CustomerOutcome:
+        master_data = self._exact.master_data(division)
+        matched = self._match_cached(division, customer)
+        # Nothing matched: the accounts added in Exact since the cache last read them (once a
+        # run), before creating one that may already exist.
+        if matched is None and master_data.refresh(masterdata.ACCOUNTS):
+            matched = self._match_cached(division, customer)
+        if matched is not None:
+            return matched
+        if self._mappings.settings.customer_sync == "billing_to_exact":
+            return self._create(division, customer, in_doubt=retrying)
+        return self._blocked(customer, division, reasons.no_account(customer, division))
+
+    def _match_cached(self, division: int, customer: Customer) -> CustomerOutcome | None:
+        """The outcome of the matching rules on the cached accounts; None: nothing matched."""
         # An account this pipeline created for another billing customer is that customer's.
         accounts = [
             a
@@ -239,9 +252,7 @@ class CustomerLinker:
                     division,
                     reasons.ambiguous_customer(customer, division, rule.what, matches),
                 )
-        if self._mappings.settings.customer_sync == "billing_to_exact":
-            return self._create(division, customer, in_doubt=retrying)
-        return self._blocked(customer, division, reasons.no_account(customer, division))
+        return None
 
     def _cut_name_candidates(
         self, division: int, customer: Customer, accounts: Iterable[Account]

@@ -1,8 +1,8 @@
 """`SyncEngine`: what Dagster (or a CLI, or a test) calls to move billing documents into Exact.
 
 One engine per run: it holds a connection to the state database (the ledger) and uses the
-run's `ExactClient` (which caches master data per run). Every method takes a `Window` of issue
-times; a window of many partitions works the same as one.
+run's `ExactClient` (its master data cached across runs). Every method takes a `Window` of
+issue times; a window of many partitions works the same as one.
 
     with SyncEngine(billing_url=…, state_url=…, mappings=…, exact=exact) as engine:
         engine.validate_mappings()
@@ -43,14 +43,23 @@ from exact_pipeline.sync.core.outcomes import CUSTOMER_OUTCOMES
 from exact_pipeline.sync.core.session import SyncSession
 from exact_pipeline.sync.core.stops import Stops
 from exact_pipeline.sync.core.window import Window
-from exact_pipeline.sync.documents import ledger, mapping_check
+from exact_pipeline.sync.documents import (
+    corrections,
+    dead_letters,
+    ledger,
+    mapping_check,
+    verified,
+)
+from exact_pipeline.sync.documents.backlog import Backlog
 from exact_pipeline.sync.documents.customers import LINKED, CustomerLinker
 from exact_pipeline.sync.documents.customers import _still_valid as still_valid
 from exact_pipeline.sync.documents.ledger import LedgerRow
+from exact_pipeline.sync.documents.periods import preview_column
 from exact_pipeline.sync.documents.progress import PushProgress
 from exact_pipeline.sync.documents.push import DocumentPusher
 from exact_pipeline.sync.documents.reconcile import totals_differences
 from exact_pipeline.sync.documents.reports import (
+    PREVIEW_DOCUMENTS,
     CustomerReport,
     MappingValidation,
     PushReport,
@@ -74,6 +83,7 @@ _OUTCOME_OF_STATE = {
     ledger.CHANGED_AFTER_SYNC: "changed_after_sync",
     ledger.VOIDED_AFTER_SYNC: "voided_after_sync",
     ledger.SKIPPED_VOIDED: "skipped_voided",
+    ledger.DEAD_LETTER: "dead_letter",
     ledger.STAGED: "not_reached",
 }
 
@@ -81,7 +91,12 @@ _OUTCOME_OF_STATE = {
 class SyncEngine(SyncSession):
     """Documents and customers: stage, link, push; and the ledger's view of them."""
 
-    schemas = (ledger.ensure_schema,)
+    schemas = (
+        ledger.ensure_schema,
+        verified.ensure_schema,
+        dead_letters.ensure_schema,
+        corrections.ensure_schema,
+    )
 
     # --- mapping tables ------------------------------------------------------------------
 
@@ -104,57 +119,77 @@ class SyncEngine(SyncSession):
     # --- staging (no Exact calls) ----------------------------------------------------------
 
     def stage(self, window: Window) -> StageReport:
-        """Read the window's documents, map them, and write their ledger rows (staged, blocked,
-        synced, changed_after_sync, …). Makes no Exact call."""
-        staged = self._stage(self._documents(window))
-        rows = self.ledger_rows(window)
+        """Read the window's documents day by day, map them, and write their ledger rows
+        (staged, blocked, synced, changed_after_sync, …). Makes no Exact call. The report
+        counts every document and previews the first `PREVIEW_DOCUMENTS` with their lines:
+        a range holds one day at a time, whatever its length."""
+        report = StageReport(window, rows=[], counts={})
+        fingerprint = self.mappings.fingerprint()
+        for day, documents in self._documents_by_day(window):
+            staged = self._stage(documents)
+            STAGED_IN_THIS_RUN.remember(fingerprint, staged)  # for the push of the run
+            if room := PREVIEW_DOCUMENTS - len(report.rows):
+                self._preview(report, self.ledger_rows(day)[:room], staged)
+        report.counts = self.ledger_counts(window)
+        report.documents = sum(report.counts.values())
+        return report
+
+    def _preview(
+        self, report: StageReport, rows: list[LedgerRow], staged: dict[str, Prepared]
+    ) -> None:
         accounts = self.exact_accounts(rows)
-        lines = {
+        policy = self.mappings.settings.closed_period
+        report.rows += [
+            document_row(
+                r,
+                exact_account=accounts[r.billing_id],
+                **preview_column(r, staged.get(r.billing_id), self.exact, policy),
+            )
+            for r in rows
+        ]
+        report.lines |= {
             row.number: line_rows(plan)
             for row in rows
             if row.billing_id in staged
             and isinstance(plan := staged[row.billing_id].plan, DocumentPlan)
         }
-        return StageReport(
-            window,
-            [document_row(r, exact_account=accounts[r.billing_id]) for r in rows],
-            self.ledger_counts(window),
-            lines,
-        )
 
     def _stage(self, documents: list[BillingDocument]) -> dict[str, Prepared]:
-        """Stage `documents`, each planned and hashed once per run (the push reuses both, and
-        what an earlier stage of the run prepared). A row whose values are already the
-        ledger's is not written: staging what an earlier step of the run staged costs a read,
-        no write."""
+        """Stage `documents`, each planned and hashed once per run (reusing what an earlier
+        stage of the run prepared). A row whose values are already the ledger's is not
+        written: staging what an earlier step of the run staged costs a read, no write."""
         known = ledger.documents(self._state, [d.id for d in documents])
         fingerprint = self.mappings.fingerprint()
         staged: dict[str, Prepared] = {}
+        changed: list[tuple[dict[str, Any], int | None]] = []
         for document in documents:
             row = known.get(document.id)
             prepared = staged[document.id] = STAGED_IN_THIS_RUN.prepare(
                 document, self.mappings, fingerprint
             )
             values = stage_values(prepared, row, self.mappings, fingerprint)
-            if row and all(getattr(row, c) == values[c] for c in ledger.STAGE_COLUMNS):
+            if row and ledger.stages_nothing(row, values):
                 continue  # nothing new: the row keeps its version and its updated_at
-            # A row another run changed since it was read is left to that run.
-            ledger.stage(self._state, values, row.version if row else None)
-        STAGED_IN_THIS_RUN.remember(fingerprint, staged)
+            changed.append((values, row.version if row else None))
+        # One statement for them all; a row another run changed since it was read is left to
+        # that run.
+        ledger.stage_all(self._state, changed)
         return staged
 
     # --- customers -----------------------------------------------------------------------------
 
-    def sync_customers(self, window: Window) -> CustomerReport:
+    def sync_customers(self, window: Window, division: int | None = None) -> CustomerReport:
         """Link (or create) the Exact account of every customer with a document to post in the
-        window. Reads each division's accounts once; a call per created account. A division
-        whose daily budget is spent (or that refuses access) is left for the next run."""
+        window (in `division` only, when given). Reads each division's accounts once; a call
+        per created account. A division whose daily budget is spent (or that refuses access)
+        is left for the next run."""
         linker = CustomerLinker(self._state, self.exact, self.mappings)
         wanted: dict[tuple[int, str], Customer] = {}
-        for document in self._documents(window):
-            entity = self.mappings.settings.entities.get(document.entity.id)
-            if entity is not None and document.status != "voided":
-                wanted.setdefault((entity.division, document.customer.id), document.customer)
+        for _, documents in self._documents_by_day(window, division):
+            for document in documents:
+                entity = self.mappings.settings.entities.get(document.entity.id)
+                if entity is not None and document.status != "voided":
+                    wanted.setdefault((entity.division, document.customer.id), document.customer)
         report = CustomerReport(window, rows=[], counts=dict.fromkeys(CUSTOMER_OUTCOMES, 0))
         stops = Stops(self.mappings.settings.zone, "customer", "unlinked")
         for (division, _), customer in wanted.items():
@@ -181,45 +216,76 @@ class SyncEngine(SyncSession):
 
     # --- pushing -----------------------------------------------------------------------------
 
-    def push_documents(self, window: Window) -> PushReport:
+    def push_documents(self, window: Window, division: int | None = None) -> PushReport:
         """Stage the window, then push every document that can go: staged and failed ones,
         those blocked for their customer or a missing code (re-evaluated), those Exact refused
         once their cool-down has passed. Synced documents cost nothing (no call at all).
 
         Stops a division cleanly when its daily budget is spent or access is refused (its
         documents stay staged; `stopped` says why and until when). One bad document never
-        stops the others; a dead connection (`ReauthorizationRequired`) stops everything."""
-        documents = self._stage(self._documents(window))
-        divisions = {e.division for e in self.mappings.settings.entities.values()}
+        stops the others; a dead connection (`ReauthorizationRequired`) stops everything. One
+        that keeps failing is given up on (`dead_letter`, dead_letters.py): never pushed again
+        until a person puts it back.
+
+        `division`: only that division's documents (one writer per division, each on its own
+        engine, work side by side); the documents of no division (their entity unmapped) are
+        then in none: `unmapped_documents` reports them.
+
+        Day by day (staged, then pushed): a range holds one day's documents at a time."""
+        entities = self.mappings.settings.entities.values()
+        divisions = {division} if division is not None else {e.division for e in entities}
         meter = CallMeter(self.exact, divisions)
         linker = CustomerLinker(self._state, self.exact, self.mappings)
         pusher = DocumentPusher(self._state, self.exact, self.mappings, linker, self._now)
         report = PushReport(window, rows=[])
         stops = Stops(self.mappings.settings.zone, "document", "staged")
         outcomes: list[tuple[LedgerRow, str]] = []
-        rows = self.ledger_rows(window)
         progress = self.push_progress
-        progress.window(window, len(rows))
-        for row in rows:
-            if not (self._pushable(row) and row.billing_id in documents):
-                outcome = _OUTCOME_OF_STATE[row.state]
-                pusher.numbers.add(row)  # booked by an earlier run whose read-back failed
-            elif stops.skip(row.division):
-                outcome = "not_reached"
-            else:
-                with claimed(self._state, row.billing_id) as mine:
-                    row, outcome = self._push_claimed(
-                        pusher, documents[row.billing_id], row, mine, stops
-                    )
-            outcomes.append((row, outcome))
-            progress.done(outcome)
-        pusher.numbers.flush()  # Exact's numbers of the invoices booked, 20 per GET
+        for day, read in self._documents_by_day(window, division):
+            documents = self._stage(read)
+            rows = self.ledger_rows(day, division)
+            progress.window(day, len(rows))
+            for row in rows:
+                if not (self._pushable(row) and row.billing_id in documents):
+                    outcome = _OUTCOME_OF_STATE[row.state]
+                    pusher.numbers.add(row)  # booked by an earlier run whose read-back failed
+                elif stops.skip(row.division):
+                    outcome = "not_reached"
+                else:
+                    with claimed(self._state, row.billing_id) as mine:
+                        row, outcome = self._push_claimed(
+                            pusher, documents[row.billing_id], row, mine, stops
+                        )
+                outcomes.append((row, outcome))
+                progress.done(outcome)
+        # Exact's numbers of the invoices booked, in full GETs only: the rest waits for more
+        # (across runs) or for the read-back after their day (reconcile.py).
+        pusher.numbers.flush(full_only=True)
+        outcomes = self._give_up(pusher, outcomes)
         for row, outcome in outcomes:
             number = pusher.numbers.latest(row).entry_number
             report.counts[outcome] += 1
-            report.rows.append(document_row(row, outcome=outcome, exact_number=number))
+            note = pusher.correction_note(row.billing_id)  # credit_and_repost: what was done
+            report.rows.append(document_row(row, outcome=outcome, exact_number=number, **note))
         report.api_calls = meter.calls()
         report.stopped = stops.sentence()
+        return report
+
+    def unmapped_documents(self, window: Window) -> PushReport:
+        """The window's documents whose entity the mapping tables send to no division, staged
+        (blocked: no call) and reported as a push reports them: the rest of a push made
+        division by division."""
+        with self._billing() as conn:
+            unmapped = {e.id for e in read_entities(conn)} - self.mappings.settings.entities.keys()
+        if unmapped:  # the window's documents are read again only when some entity goes nowhere
+            for _, documents in self._documents_by_day(window):
+                self._stage([d for d in documents if d.entity.id in unmapped])
+        report = PushReport(window, rows=[])
+        for row in self.ledger_rows(window):
+            if row.division is None:
+                outcome = _OUTCOME_OF_STATE[row.state]
+                report.counts[outcome] += 1
+                report.rows.append(document_row(row, outcome=outcome, exact_number=None))
         return report
 
     @cached_property
@@ -246,16 +312,32 @@ class SyncEngine(SyncSession):
         except STOPS_THE_DIVISION as stop:
             stops.stop(fresh.division or 0, stop)
             return fresh, "not_reached"
+        corrected = pusher.corrected.get(pushed.billing_id, {}).get("outcome")
+        if corrected and pushed.state in (ledger.SYNCED, ledger.SKIPPED_VOIDED):
+            return pushed, corrected  # reversed (and reposted), or its PDF alone replaced
         if pushed.state == ledger.SYNCED:
             return pushed, "pushed"
         return pushed, _OUTCOME_OF_STATE[pushed.state]
+
+    def _give_up(
+        self, pusher: DocumentPusher, outcomes: list[tuple[LedgerRow, str]]
+    ) -> list[tuple[LedgerRow, str]]:
+        """The push's failures into their documents' histories; those that failed too often
+        become dead letters (dead_letters.py), and report so."""
+        pushed = {row.division for row, outcome in outcomes if outcome == "pushed"}
+        settings = self.mappings.settings
+        given_up = dead_letters.settle(self._state, pusher.failures, pushed, settings, self._now())
+        return [
+            (given_up[row.billing_id], "dead_letter") if row.billing_id in given_up else (row, o)
+            for row, o in outcomes
+        ]
 
     def _pushable(self, row: LedgerRow) -> bool:
         if row.state in (ledger.STAGED, ledger.FAILED):
             return True
         if row.state != ledger.BLOCKED:
             return False
-        if row.block_kind in (ledger.CUSTOMER, ledger.MASTER_DATA):
+        if row.block_kind in (ledger.CUSTOMER, ledger.MASTER_DATA, ledger.PERIOD):
             return True
         return row.block_kind == ledger.EXACT and (
             row.retry_after is None or row.retry_after <= self._now()
@@ -263,22 +345,33 @@ class SyncEngine(SyncSession):
 
     # --- reading the ledger ------------------------------------------------------------------
 
-    def ledger_rows(self, window: Window) -> list[LedgerRow]:
-        """Every ledger row of documents issued in the window, in issue order."""
-        return ledger.documents_issued(self._state, window.start, window.end)
+    def ledger_rows(self, window: Window, division: int | None = None) -> list[LedgerRow]:
+        """Every ledger row of documents issued in the window (of `division`, when given), in
+        issue order."""
+        rows = ledger.documents_issued(self._state, window.start, window.end)
+        return rows if division is None else [row for row in rows if row.division == division]
 
     def ledger_counts(self, window: Window) -> dict[str, int]:
         return ledger.state_counts(self._state, window.start, window.end)
 
     def blocked(self, window: Window) -> list[LedgerRow]:
-        """Documents that need a person: blocked, failed, or flagged after posting; each with
-        its reason and the fix."""
+        """Documents that need a person: blocked, failed, given up on (dead letters), or flagged
+        after posting; each with its reason and the fix."""
         return ledger.documents_issued(
             self._state,
             window.start,
             window.end,
-            states=(ledger.BLOCKED, ledger.FAILED, *ledger.FLAGGED),
+            states=(ledger.BLOCKED, ledger.FAILED, ledger.DEAD_LETTER, *ledger.FLAGGED),
         )
+
+    def histories(self, rows: list[LedgerRow]) -> dict[str, list[dead_letters.Attempt]]:
+        """The failures and retries of each dead letter among `rows`, oldest first."""
+        ids = [row.billing_id for row in rows if row.state == ledger.DEAD_LETTER]
+        return dead_letters.history(self._state, ids)
+
+    def put_back(self, selection: dead_letters.Selection, by: str) -> dead_letters.PutBack:
+        """Stage the selected dead letters again for the next push (dead_letters.py)."""
+        return dead_letters.put_back(self._state, selection, by, self._now())
 
     def open_documents(self, window: Window) -> list[LedgerRow]:
         """Documents not (or no longer) as billing has them in Exact: staged, blocked, failed
@@ -287,7 +380,13 @@ class SyncEngine(SyncSession):
             self._state,
             window.start,
             window.end,
-            states=(ledger.STAGED, ledger.BLOCKED, ledger.FAILED, *ledger.FLAGGED),
+            states=(
+                ledger.STAGED,
+                ledger.BLOCKED,
+                ledger.FAILED,
+                ledger.DEAD_LETTER,
+                *ledger.FLAGGED,
+            ),
         )
 
     def exact_accounts(self, rows: list[LedgerRow]) -> dict[str, str]:
@@ -316,10 +415,15 @@ class SyncEngine(SyncSession):
                 accounts[row.billing_id] = found
         return accounts
 
-    def totals_differences(self, window: Window) -> list[dict[str, Any]]:
-        """Synced documents of the window whose totals in Exact are not billing's (see
-        reconcile.py); a GET per twenty documents."""
-        return totals_differences(self.exact, self.ledger_rows(window))
+    def totals_differences(
+        self, window: Window, division: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Synced documents of the window (of `division`, when given) whose totals in Exact are
+        not billing's (see reconcile.py); reads Exact only for documents not seen there since
+        their day ended."""
+        rows = self.ledger_rows(window, division)
+        zone = self.mappings.settings.zone
+        return totals_differences(self.exact, self._state, rows, self._now, zone)
 
     def accept_change(self, billing_id: str) -> LedgerRow:
         """A person has dealt with a flagged document (credit note posted, Exact corrected):
@@ -351,6 +455,10 @@ class SyncEngine(SyncSession):
         with self._billing() as conn:
             return changes_since(conn, cursor)
 
+    def backlog(self, today: date) -> Backlog:
+        """The documents runs left staged on days before `today`, per division and day."""
+        return Backlog(ledger.staged_before(self._state, today))
+
     def days_waiting_for_a_fix(self) -> list[date]:
         """The partition days holding documents a changed mapping may unblock, oldest first."""
         return ledger.days_waiting_for_a_fix(self._state)
@@ -362,6 +470,22 @@ class SyncEngine(SyncSession):
         with psycopg.connect(self.billing_url) as conn:
             yield conn
 
-    def _documents(self, window: Window) -> list[BillingDocument]:
-        with self._billing() as conn:
-            return read_documents(conn, window.start, window.end)
+    def _documents_by_day(
+        self, window: Window, division: int | None = None
+    ) -> Iterator[tuple[Window, list[BillingDocument]]]:
+        """The window's documents (of `division`, when given) a day at a time, over one
+        connection: a range holds one day in memory, whatever its length. Each read is its own
+        transaction (a push may take hours between two days). No payments: the documents'
+        sync posts none (the payments' has its own reader)."""
+        entities = self.mappings.settings.entities
+        with psycopg.connect(self.billing_url, autocommit=True) as conn:
+            for day in window.days(self.mappings.settings.zone):
+                documents = read_documents(conn, day.start, day.end, with_payments=False)
+                if division is not None:
+                    documents = [
+                        d
+                        for d in documents
+                        if (entity := entities.get(d.entity.id)) is not None
+                        and entity.division == division
+                    ]
+                yield day, documents

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, TypeVar
 
 from exact_pipeline.billing.models import TaxRate
 from exact_pipeline.exact import ForbiddenError, MasterData
-from exact_pipeline.exact.models import GLAccount, Item, Journal
-from exact_pipeline.mapping import Mappings, check_against_billing
+from exact_pipeline.exact.masterdata import CodeTable
+from exact_pipeline.exact.models import ExactModel, GLAccount, Item, Journal
+from exact_pipeline.mapping import Mappings, ProductMapping, check_against_billing
+from exact_pipeline.sync.documents.analytics import unusable
 from exact_pipeline.sync.documents.reports import MappingValidation
 
-M = TypeVar("M")
+M = TypeVar("M", bound=ExactModel)
 
 SALES_JOURNAL, BANK_JOURNAL = 20, 12  # financial/Journals.Type
 PROFIT_AND_LOSS = "W"  # GLAccounts.BalanceType
@@ -70,13 +73,13 @@ class _Checker:
         place: str,
         noun: str,
         code: str,
-        table: dict[str, M],
+        table: CodeTable[M],
         division: int,
         fit: Callable[[M], str | None],
         fix: str,
     ) -> None:
         self.checked += 1
-        record = table.get(code)
+        record = table.find(code, full=True)  # not cached: read in full before it is missing
         complaint = "does not exist" if record is None else fit(record)
         if complaint:
             self.problems.append(
@@ -89,7 +92,9 @@ def _accessible(
 ) -> bool:
     """Whether Exact lets us read the division; if not, that is the problem to report."""
     try:
-        _ = master_data(division).journals  # the first read answers 403 if it is refused
+        # Reading journals answers 403 if it is refused (when not cached: a cached division
+        # was readable, and a push that is refused stops the division with the reason).
+        len(master_data(division).journals)
     except ForbiddenError as refused:
         entities = [k for k, e in mappings.settings.entities.items() if e.division == division]
         check.problems.append(
@@ -99,6 +104,32 @@ def _accessible(
         )
         return False
     return True
+
+
+def _usable_today(record: Any) -> str | None:
+    return unusable(record, date.today())
+
+
+def _check_analytics(
+    check: _Checker, place: str, product: ProductMapping, md: MasterData, division: int
+) -> None:
+    """The product's cost centre and cost unit, when set: each exists, is active and has not
+    ended (an ended one would block its documents)."""
+    for column, noun, table, code in (
+        ("cost_center", "cost centre", md.cost_centers, product.cost_center),
+        ("cost_unit", "cost unit", md.cost_units, product.cost_unit),
+    ):
+        if code:
+            check.code(
+                f"{place}, column {column}",
+                noun,
+                code,
+                table,
+                division,
+                _usable_today,
+                f"correct the code, use an active {noun} of that division, or leave the "
+                "column empty",
+            )
 
 
 def validate(
@@ -191,6 +222,7 @@ def validate(
                     _revenue_gl,
                     "use a revenue GL account, or leave the column empty for the default",
                 )
+            _check_analytics(check, place, product, md, division)
     entity_of_rate = {rate.id: rate.invoicing_entity_id for rate in billing_tax_rates}
     for tax_rate_id, vat_code in mappings.tax_codes.items():
         entity = mappings.settings.entities.get(entity_of_rate.get(tax_rate_id, ""))
@@ -207,7 +239,7 @@ def validate(
         )
     for customer_id, code in mappings.customer_links.items():
         check.checked += 1
-        if not any(code in {a.Code for a in master_data(d).accounts} for d in divisions):
+        if not any(master_data(d).accounts_by_code.find(code, full=True) for d in divisions):
             check.problems.append(
                 f"customer_links.csv, row of customer {customer_id}, column exact_account_code: "
                 f"account {code} does not exist in any mapped Exact division "

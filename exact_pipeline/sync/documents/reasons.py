@@ -8,14 +8,16 @@ here, whichever step found it. The steps decide; this module only words.
   book the currency;
 - the customer (`customers`): no account, several candidates, a blocked account, an explicit
   link to a missing account, Exact refusing the new account;
-- Exact (`push`): Exact refused the document, and when it is tried again.
+- Exact (`push`): Exact refused the document, and when it is tried again;
+- Exact's closed periods (`periods`): a document dated in one, blocked or booked later;
+- documents that keep failing (`dead_letters`): given up on, and put back by a person.
 The mapping tables word their own causes (`exact_pipeline.mapping`: a product without a row,
 an unmapped entity); a failure the next run retries is worded by `core.errors.plain_failure`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from exact_pipeline.billing.models import BillingDocument, Customer
 from exact_pipeline.exact.models import Account, Journal
@@ -65,6 +67,41 @@ def voided(name: str) -> str:
     return f"{name} is voided in billing"
 
 
+# --- corrections (`corrections: credit_and_repost`, corrections.py) -----------------------
+
+
+def correction_due(document: BillingDocument, row: LedgerRow) -> str:
+    return (
+        f"{document_name(document)} changed in billing {_posted(row)}: the next push reverses "
+        "that entry with a credit entry and posts the new content (corrections: "
+        "credit_and_repost)"
+    )
+
+
+def reversal_due(document: BillingDocument, row: LedgerRow) -> str:
+    return (
+        f"{document_name(document)} was voided in billing {_posted(row)}: the next push "
+        "reverses that entry with a credit entry (corrections: credit_and_repost)"
+    )
+
+
+def reversed_void(document: BillingDocument, original: int | None, reversal: int | None) -> str:
+    return (
+        f"{document_name(document)} was voided in billing after it was posted: Exact's entry "
+        f"{original or '(number not read yet)'} is reversed by entry "
+        f"{reversal or '(number not read yet)'}, so Exact nets it to zero"
+    )
+
+
+def posted_content_unknown(document: BillingDocument, row: LedgerRow) -> str:
+    return (
+        f"{document_name(document)} changed in billing {_posted(row)}, but it was posted before "
+        "the pipeline kept what it posts, so it cannot be reversed automatically: post a credit "
+        "note in billing and issue a corrected invoice, or correct the entry in Exact, then "
+        "accept the change (`accept_change`) to clear this flag"
+    )
+
+
 def pdf_too_large(document: BillingDocument, size: int, maximum: int) -> str:
     pdf_name = document.pdf.file_name if document.pdf else "?"
     return (
@@ -110,6 +147,14 @@ def missing_code(what: str, code: str, division: int, origin: object) -> Cause:
     return Cause(
         reason=f"{what} {code} does not exist in Exact division {division}",
         fix=f"create it in Exact, or correct the code ({origin})",
+    )
+
+
+def unusable_code(what: str, code: str, problem: str, division: int, origin: object) -> Cause:
+    """A code Exact has but that cannot be used (`problem`, e.g. "ended on 2026-10-31")."""
+    return Cause(
+        reason=f"{what} {code} {problem} in Exact division {division}",
+        fix=f"use one that is active in Exact, or correct the code ({origin})",
     )
 
 
@@ -178,6 +223,46 @@ def account_blocked(customer: Customer, account: Account, division: int) -> Caus
     )
 
 
+# --- Exact's closed periods (`periods`) ---------------------------------------------------
+
+
+def _in_closed(day: date, period: str, journal: str, division: int) -> str:
+    return (
+        f"its date {day} falls in period {period} of sales journal {journal}, which is closed "
+        f"in Exact division {division}"
+    )
+
+
+def period_closed(day: date, period: str, journal: str, division: int) -> Cause:
+    """`closed_period: block`; `period`: as Exact writes it ("2026/11")."""
+    return Cause(
+        reason=_in_closed(day, period, journal, division),
+        fix=f"reopen period {period} of journal {journal} in Exact, or set closed_period: "
+        "next_open_period in settings.yaml to book it in the first open period after it (its "
+        "own date kept)",
+    )
+
+
+def no_open_period_after(day: date, period: str, journal: str, division: int) -> Cause:
+    """`closed_period: next_open_period`, and Exact lists no open period after it."""
+    return Cause(
+        reason=f"{_in_closed(day, period, journal, division)}, and no later period of the "
+        "journal is open (each is closed, or its financial year does not exist yet)",
+        fix=f"reopen period {period} or a later one of journal {journal} in Exact, or create "
+        "the next financial year there",
+    )
+
+
+def booked_later(booked: str, dated: str) -> str:
+    """The preview's reporting period of a document moved out of a closed period."""
+    return f"{booked} ({dated} is closed; its own date kept)"
+
+
+def closed_at_push(dated: str) -> str:
+    """The preview's reporting period of a document a closed period blocks."""
+    return f"{dated} is closed: blocked at push (see closed_period in settings.yaml)"
+
+
 # --- Exact --------------------------------------------------------------------------------
 
 
@@ -188,3 +273,21 @@ def exact_refused(what: str, message: str, retry_at: datetime) -> str:
         f"tables; it is tried again after {retry_at:%Y-%m-%d %H:%M} ({retry_at:%Z}), or at once "
         "when the document or the mapping tables change"
     )
+
+
+# --- documents that keep failing (`dead_letters`) -----------------------------------------
+
+
+def given_up(number: str, failures: int, first: datetime, doing: str, answer: str) -> str:
+    """`first`: local time of the first failure counted."""
+    return (
+        f"needs a person: {failures} failed attempt(s) since {first:%Y-%m-%d %H:%M} "
+        f"({first:%Z}), the last one while {doing}: {answer}. No run retries it any more: "
+        "correct the cause in Exact, billing or the mapping tables, then put it back with the "
+        f"retry_dead_letters job in the Dagster UI, or `exact-pipeline documents retry {number}` "
+        "(a change of the document in billing or of the mapping tables puts it back by itself)"
+    )
+
+
+def put_back(by: str) -> str:
+    return f"put back by {by} after it was given up on: the next push of its day posts it"

@@ -14,7 +14,7 @@ from exact_pipeline.sync.core.outcomes import DOCUMENT_OUTCOMES
 from exact_pipeline.sync.core.window import Window
 from exact_pipeline.sync.documents import ledger
 from exact_pipeline.sync.documents.ledger import LedgerRow
-from exact_pipeline.sync.documents.transform import DocumentPlan
+from exact_pipeline.sync.documents.transform import DocumentPlan, PlannedLine
 
 Row = dict[str, Any]
 
@@ -30,14 +30,21 @@ class MappingValidation:
         return not self.problems
 
 
+# The documents a stage report previews (the first of its window): a UI table shows no more.
+PREVIEW_DOCUMENTS = 500
+
+
 @dataclass
 class StageReport:
     window: Window
-    rows: list[Row]  # one per document, for a preview table (with `exact_account`)
+    # One per document, for a preview table (with `exact_account`): the first
+    # `PREVIEW_DOCUMENTS` of the window.
+    rows: list[Row]
     counts: dict[str, int]  # documents per ledger state
-    # What will be posted, per document number: one row per line (`line_rows`); a blocked
-    # document has none.
+    # What will be posted, per document number of `rows`: one row per line (`line_rows`); a
+    # blocked document has none.
     lines: dict[str, list[Row]] = field(default_factory=dict)
+    documents: int = 0  # in the window, previewed or not
 
 
 @dataclass
@@ -78,7 +85,8 @@ def document_row(row: LedgerRow, **extra: Any) -> Row:
 
 def line_rows(plan: DocumentPlan) -> list[Row]:
     """The document's lines as they will be posted: codes, quantity × unit price, amounts
-    signed as in Exact. A sales entry books on GL accounts only, so its lines show no item."""
+    signed as in Exact. A sales entry books on GL accounts only, so its lines show no item.
+    The service period and the cost centre and unit are shown when a line has them."""
     with_items = plan.mode == "sales_invoice"
     return [
         {
@@ -91,10 +99,23 @@ def line_rows(plan: DocumentPlan) -> list[Row]:
             "unit_price": str(line.unit_price),
             "excl": str(line.amount),
             "vat": str(line.vat),
+            **_line_extras(line),
             "description": line.description,
         }
         for line in plan.lines
     ]
+
+
+def _line_extras(line: PlannedLine) -> Row:
+    extras: Row = {}
+    if line.period_start or line.period_end:
+        start, end = line.period_start, line.period_end
+        extras["period"] = f"{start or '…'} – {end or '…'}"
+    if line.codes.cost_center:
+        extras["cost_center"] = line.codes.cost_center
+    if line.codes.cost_unit:
+        extras["cost_unit"] = line.codes.cost_unit
+    return extras
 
 
 def problem_row(row: LedgerRow, reason: str | None = None) -> Row:

@@ -5,6 +5,8 @@ Rules, in order:
 - once posted (the ledger's step reached the entry: it exists in Exact), a voided or changed
   document is FLAGGED (`voided_after_sync`, `changed_after_sync`), never re-posted; "changed"
   compares with the content that was POSTED (`synced_hash`); back to it, it is `synced` again;
+  with `corrections: credit_and_repost` it is staged instead, and the push reverses its entry
+  and reposts it (corrections.py);
 - its entry POST is in doubt (sent, answer never recorded): it keeps its state for the push,
   which looks Exact up first, then flags it or goes on; never `skipped_voided` before that;
 - voided before it was ever posted: `skipped_voided`;
@@ -13,21 +15,28 @@ Rules, in order:
 - blocked by Exact: stays blocked until its cool-down ends (the push retries it then), or is
   staged at once when the document or the mapping tables changed since;
 - blocked for its customer or a code Exact lacks: stays blocked (every push re-evaluates it);
+- given up on (`dead_letter`, dead_letters.py): stays so until a person puts it back, or is
+  staged at once when the document or the mapping tables changed since;
 - otherwise staged (a failed document stays failed: the push retries it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import islice
 from typing import Any
 
 from exact_pipeline.billing.models import BillingDocument
 from exact_pipeline.mapping import Blocked, Mappings
 from exact_pipeline.sync.documents import ledger, reasons
+from exact_pipeline.sync.documents.corrections import CREDIT_AND_REPOST, FLAG
 from exact_pipeline.sync.documents.ledger import LedgerRow
 from exact_pipeline.sync.documents.transform import (
     DocumentPlan,
     Hashes,
+    blocking,
     hashes,
     local_date,
     oversized_pdf,
@@ -37,36 +46,74 @@ from exact_pipeline.sync.documents.transform import (
 
 @dataclass(frozen=True)
 class Prepared:
-    """A billing document as this run sees it: planned and hashed once, then staged and
-    pushed with the same plan and hashes."""
+    """A billing document as this run sees it: hashed once, planned at most once, then staged
+    and pushed with the same plan and hashes. The stage needs only whether the mapping tables
+    block it (`blocked`); the lines are planned when a push or a preview first asks (`plan`),
+    so a stage plans nothing that is not pushed."""
 
     document: BillingDocument
-    plan: DocumentPlan | Blocked  # from the mapping tables (the push adds Exact's codes)
     hashes: Hashes
+    mappings: Mappings = field(repr=False, compare=False)
+
+    @cached_property
+    def plan(self) -> DocumentPlan | Blocked:
+        """From the mapping tables (the push adds Exact's codes)."""
+        return plan_document(self.document, self.mappings)
+
+    @cached_property
+    def blocked(self) -> Blocked | None:
+        """What blocks the plan, or None: from the plan once made, else without making it."""
+        if "plan" in self.__dict__:
+            return self.plan if isinstance(self.plan, Blocked) else None
+        return blocking(self.document, self.mappings)
 
 
 def prepare(document: BillingDocument, mappings: Mappings) -> Prepared:
-    return Prepared(document, plan_document(document, mappings), hashes(document))
+    return Prepared(document, hashes(document), mappings)
+
+
+# The most documents a memo keeps (the latest staged): a day or two of a large billing, and
+# tens of MB, where a year of history would hold every PDF of the year. A backfill's push,
+# paced by Exact's budget, prepares the older days again at no cost that matters.
+KEPT_AT_MOST = 5_000
 
 
 class PreparedMemo:
-    """The documents the last stage in this process planned and hashed, so that the push of
-    the same run (one process: the definitions use the in-process executor) plans and hashes
-    each document once. One is reused only while billing's document (PDF included) and the
-    mapping tables are what the stage saw; otherwise it is prepared anew. Each is handed out
-    once, so the memo empties as the push goes."""
+    """The documents the stages in this process planned and hashed (the latest `limit`), so
+    that the push of the same run (one process: the definitions use the in-process executor)
+    plans and hashes each document once. One is reused only while billing's document (PDF
+    included) and the mapping tables are what the stage saw; otherwise it is prepared anew.
+    Each is handed out once, so the memo empties as the push goes.
 
-    def __init__(self) -> None:
-        self._fingerprint: str | None = None
-        self._kept: dict[str, Prepared] = {}
+    Kept per division (None: a stage of every division), under a lock: the divisions' pushes
+    run side by side in threads (defs/per_division.py), and one division's stage must not
+    evict what the others have not taken yet."""
 
-    def remember(self, fingerprint: str, prepared: dict[str, Prepared]) -> None:
-        self._fingerprint, self._kept = fingerprint, dict(prepared)
+    def __init__(self, limit: int = KEPT_AT_MOST) -> None:
+        self._lock = threading.Lock()
+        self._limit = limit
+        self._kept: dict[int | None, tuple[str, dict[str, Prepared]]] = {}
+
+    def remember(
+        self, fingerprint: str, prepared: dict[str, Prepared], division: int | None = None
+    ) -> None:
+        """Keep `prepared` after what earlier stages kept for the same mapping tables, letting
+        the oldest go beyond the limit."""
+        with self._lock:
+            seen, kept = self._kept.get(division, (fingerprint, {}))
+            if seen != fingerprint:
+                kept = {}
+            kept.update(prepared)
+            for stale in list(islice(kept, max(0, len(kept) - self._limit))):
+                del kept[stale]
+            self._kept[division] = (fingerprint, kept)
 
     def prepare(self, document: BillingDocument, mappings: Mappings, fingerprint: str) -> Prepared:
-        kept = self._kept.pop(document.id, None)
-        if kept is not None and fingerprint == self._fingerprint and kept.document == document:
-            return kept
+        with self._lock:
+            found = [(seen, kept.pop(document.id, None)) for seen, kept in self._kept.values()]
+        for seen, kept in found:
+            if kept is not None and seen == fingerprint and kept.document == document:
+                return kept
         return prepare(document, mappings)
 
 
@@ -80,12 +127,16 @@ class Evaluation:
 def evaluate(
     document: BillingDocument,
     row: LedgerRow | None,
-    plan: DocumentPlan | Blocked,
+    blocked: Blocked | None,  # what blocks its plan (`Prepared.blocked`)
     digest: str,
     fingerprint: str,
+    corrections: str = FLAG,
 ) -> Evaluation:
     if row is not None and row.reached("entry"):
-        if document.status == "voided" and not row.void_accepted:
+        voided = document.status == "voided" and not row.void_accepted
+        if corrections == CREDIT_AND_REPOST and (voided or digest != row.synced_hash):
+            return _correction_due(document, row, digest, fingerprint, voided)
+        if voided:
             return Evaluation(
                 ledger.VOIDED_AFTER_SYNC, last_error=reasons.voided_after_posting(document, row)
             )
@@ -106,19 +157,32 @@ def evaluate(
         return Evaluation(
             ledger.SKIPPED_VOIDED, last_error=reasons.voided(reasons.document_name(document))
         )
-    if isinstance(plan, Blocked):
-        return Evaluation(ledger.BLOCKED, ledger.MAPPING, plan.message)
+    if blocked is not None:
+        return Evaluation(ledger.BLOCKED, ledger.MAPPING, blocked.message)
     if too_large := oversized_pdf(document):
         return Evaluation(ledger.BLOCKED, ledger.BILLING, too_large)
     if row is None or row.state in (ledger.SKIPPED_VOIDED, ledger.STAGED):
         return Evaluation(ledger.STAGED)
-    if row.state == ledger.BLOCKED:
+    if row.state in (ledger.BLOCKED, ledger.DEAD_LETTER):
         unchanged = row.payload_hash == digest and row.mapping_fingerprint == fingerprint
-        if row.block_kind in (ledger.MAPPING, ledger.BILLING) or (
-            row.block_kind == ledger.EXACT and not unchanged
-        ):
+        refused = row.block_kind == ledger.EXACT or row.state == ledger.DEAD_LETTER
+        if row.block_kind in (ledger.MAPPING, ledger.BILLING) or (refused and not unchanged):
             return Evaluation(ledger.STAGED)
     return Evaluation(row.state, row.block_kind, row.last_error)
+
+
+def _correction_due(
+    document: BillingDocument, row: LedgerRow, digest: str, fingerprint: str, voided: bool
+) -> Evaluation:
+    """`credit_and_repost`: staged for the push, which reverses the entry (and reposts). A
+    verdict an earlier push reached (blocked, given up on, flagged: its posted content unknown)
+    stands while neither the document nor the mapping tables changed since."""
+    unchanged = row.payload_hash == digest and row.mapping_fingerprint == fingerprint
+    settled = (ledger.BLOCKED, ledger.DEAD_LETTER, ledger.FAILED, *ledger.FLAGGED)
+    if unchanged and row.state in settled:
+        return Evaluation(row.state, row.block_kind, row.last_error)
+    due = reasons.reversal_due if voided else reasons.correction_due
+    return Evaluation(ledger.STAGED, last_error=due(document, row))
 
 
 def stage_values(
@@ -127,7 +191,8 @@ def stage_values(
     """The ledger columns the stage writes for the document (see `ledger.STAGE_COLUMNS`);
     `fingerprint` is the mapping tables' (`Mappings.fingerprint()`)."""
     document, digest = prepared.document, prepared.hashes.content
-    evaluation = evaluate(document, row, prepared.plan, digest, fingerprint)
+    setting = mappings.settings.corrections
+    evaluation = evaluate(document, row, prepared.blocked, digest, fingerprint, setting)
     entity = mappings.settings.entities.get(document.entity.id)
     sign = document.sign
     return {

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -37,9 +38,11 @@ from exact_pipeline.exact.payloads import (
     SalesInvoiceLinePayload,
     SalesInvoicePayload,
 )
+from exact_pipeline.exact.periods import Period
 from exact_pipeline.mapping import Blocked, Cause, LineCodes, Mappings, entity_timezone_cause
 from exact_pipeline.sync.core.money import currency_problem, to_major
 from exact_pipeline.sync.documents import reasons
+from exact_pipeline.sync.documents.analytics import unusable
 
 T = TypeVar("T")
 
@@ -64,12 +67,15 @@ class PlannedLine:
     position: int
     description: str  # already fitted to Exact's limit
     codes: LineCodes
-    origins: dict[str, Origin]  # "item" | "gl" | "vat" → where that code is set
+    # "item" | "gl" | "vat" (| "cost_center" | "cost_unit" when set) → where that code is set
+    origins: dict[str, Origin]
     quantity: Decimal  # signed: negative on credit notes
     unit_price: Decimal
     amount: Decimal  # signed, excluding VAT
     vat: Decimal  # signed
     notes: str | None  # billing's quantity × unit price, when they cannot be sent as such
+    period_start: date | None = None  # the service period billed, both days included
+    period_end: date | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,9 @@ class DocumentPlan:
     description: str
     remarks: str | None
     lines: tuple[PlannedLine, ...]
+    # The financial period it is booked in when not its date's: its date's period is closed
+    # in Exact and `closed_period: next_open_period` (decided at push: periods.py).
+    reporting_period: Period | None = None
 
     @property
     def amount(self) -> Decimal:
@@ -110,6 +119,11 @@ class Hashes:
 
     content: str  # what the Exact payload is made of (`content_hash`)
     pdf: str | None  # the billing PDF's file name and bytes, None without a PDF
+    # `content` without the PDF: equal after a change, only the PDF changed (corrections.py)
+    entry: str
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
 
 def hashes(document: BillingDocument) -> Hashes:
@@ -141,15 +155,39 @@ def hashes(document: BillingDocument) -> Hashes:
                 line.amount_excluding_tax,
                 line.tax_rate.id,
                 line.tax_amount,
+                *_period_parts(line),
             ]
             for line in document.lines
         ],
-        "pdf": pdf_parts,
     }
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
-    # The PDF's digest keeps the form ledgers already hold (`attachment_digest`).
-    pdf_digest = _sha(json.dumps(pdf_parts)) if pdf_parts else None
-    return Hashes(content=_sha(canonical), pdf=pdf_digest)
+    # The form ledgers hold: json.dumps(content, sort_keys=True, separators=(",", ":")), the
+    # PDF's parts at "pdf"; `entry` is the same with "pdf": null. Encoded once without "pdf",
+    # which sorts right before "purchase_order" (a key no string value can hold unescaped).
+    text = _CANONICAL(content)
+    cut = text.index(',"purchase_order":')
+    head, tail = text[:cut] + ',"pdf":', text[cut:]
+    if pdf_parts:
+        name = encode_basestring_ascii(pdf_parts[0])
+        canonical = f'{head}[{name},"{pdf_parts[1]}"]{tail}'
+        # The PDF's digest keeps the form ledgers already hold (`attachment_digest`):
+        # json.dumps(pdf_parts), with its default separators.
+        pdf_digest: str | None = _sha(f'[{name}, "{pdf_parts[1]}"]')
+    else:
+        canonical, pdf_digest = f"{head}null{tail}", None
+    entry = f"{head}null{tail}"
+    return Hashes(content=_sha(canonical), pdf=pdf_digest, entry=_sha(entry))
+
+
+def _period_parts(line: DocumentLine) -> list[str | None]:
+    """A line's service period for the hash, only when it has one: a document without one
+    keeps the hash it was posted with before billing had the columns."""
+    if line.period_start is None and line.period_end is None:
+        return []
+    return [_iso(line.period_start), _iso(line.period_end)]
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def content_hash(document: BillingDocument) -> str:
@@ -204,22 +242,13 @@ def plan_document(
     """
     settings = mappings.settings
     header = _header_entity(settings.invoice_push_mode)
-    causes = _header_causes(document, mappings, header)
-    convertible = currency_problem(document.currency) is None
-    planned: list[PlannedLine] = []
-    for line in document.lines:
-        codes = mappings.resolve_line(
-            document.entity.id,
-            line.product.id if line.product else None,
-            line.tax_rate.id,
-            document.is_credit_note,
-        )
-        if isinstance(codes, Blocked):
-            causes.extend(reasons.on_line(line.position, cause) for cause in codes.causes)
-        elif convertible:
-            planned.append(_plan_line(document, line, codes, mappings, header))
+    causes, codes = _resolve(document, mappings, header)
     if causes:
         return Blocked(causes=tuple(causes))
+    planned = [
+        _plan_line(document, line, line_codes, mappings, header)
+        for line, line_codes in zip(document.lines, codes, strict=True)
+    ]
     entity = mappings.entity(document.entity.id)
     zone = document.entity.timezone
     return DocumentPlan(
@@ -238,6 +267,53 @@ def plan_document(
         remarks=_remarks(document, original_exact_number),
         lines=tuple(planned),
     )
+
+
+def blocking(document: BillingDocument, mappings: Mappings) -> Blocked | None:
+    """What `plan_document` would block the document for, or None when it plans it: the
+    mapping tables' verdict without planning a line (what a stage needs of the plan)."""
+    causes, _ = _resolve(document, mappings, _header_entity(mappings.settings.invoice_push_mode))
+    return Blocked(causes=tuple(causes)) if causes else None
+
+
+# A line's codes follow from the mapping tables, its entity, product, tax rate and direction
+# alone: each is resolved once per tables (the frozen model last used; a run uses one), not
+# once per line of a year.
+_LineKey = tuple[str, str | None, str, bool]
+_resolved: tuple[Mappings, dict[_LineKey, LineCodes | Blocked]] | None = None
+
+
+def _resolved_lines(mappings: Mappings) -> dict[_LineKey, LineCodes | Blocked]:
+    global _resolved
+    memo = _resolved  # one read: threads (the divisions' pushes) may swap it meanwhile
+    if memo is None or memo[0] is not mappings:
+        memo = _resolved = (mappings, {})
+    return memo[1]
+
+
+def _resolve(
+    document: BillingDocument, mappings: Mappings, header: str
+) -> tuple[list[Cause], list[LineCodes]]:
+    """Every cause blocking the document (its header's, then its lines' in order) and, when
+    there is none, each line's codes."""
+    causes = _header_causes(document, mappings, header)
+    codes: list[LineCodes] = []
+    resolved_lines = _resolved_lines(mappings)
+    for line in document.lines:
+        key = (
+            document.entity.id,
+            line.product.id if line.product else None,
+            line.tax_rate.id,
+            document.is_credit_note,
+        )
+        resolved = resolved_lines.get(key)
+        if resolved is None:
+            resolved = resolved_lines[key] = mappings.resolve_line(*key)
+        if isinstance(resolved, Blocked):
+            causes.extend(reasons.on_line(line.position, cause) for cause in resolved.causes)
+        else:
+            codes.append(resolved)
+    return causes, codes
 
 
 def quoting_original(
@@ -308,6 +384,8 @@ def _plan_line(
         amount=to_major(sign * amount, currency),
         vat=to_major(sign * line.tax_amount, currency),
         notes=notes,
+        period_start=line.period_start,
+        period_end=line.period_end,
     )
 
 
@@ -334,6 +412,11 @@ def _origins(
     entity_key = f"entities.{document.entity.id}"
     product = mappings.products.get(line.product.id) if line.product else None
     default_gl = "default_credit_note_gl" if document.is_credit_note else "default_invoice_gl"
+    analytics = {
+        column: Origin("products.csv", f"product {product.product_id}, column {column}")
+        for column in ("cost_center", "cost_unit")
+        if product and getattr(product, column)
+    }
     return {
         "item": Origin("products.csv", f"product {product.product_id}")
         if product
@@ -342,6 +425,7 @@ def _origins(
         if product and product.gl_account
         else Origin("settings.yaml", f"{entity_key}.{default_gl}"),
         "vat": Origin("tax_codes.csv", f"tax rate {line.tax_rate.id}"),
+        **analytics,
     }
 
 
@@ -402,6 +486,22 @@ class _Binder:
         self.lookup(self.md.vat_codes, "VAT code", line.codes.vat_code, line.origins["vat"])
         return line.codes.vat_code
 
+    def analytics(self, line: PlannedLine, day: date) -> None:
+        """The line's cost centre and cost unit (codes on the wire): each must exist, be
+        active and not have ended by the document's date (`analytics.unusable`)."""
+        for column, what, table, code in (
+            ("cost_center", "cost centre", self.md.cost_centers, line.codes.cost_center),
+            ("cost_unit", "cost unit", self.md.cost_units, line.codes.cost_unit),
+        ):
+            if code is None:
+                continue
+            origin = line.origins[column]
+            found = self.lookup(table, what, code, origin)
+            if found is not None and (problem := unusable(found, day)):
+                self.causes.append(
+                    reasons.unusable_code(what, code, problem, self.division, origin)
+                )
+
     def result(self, build: Callable[[], T]) -> T | Blocked:
         if self.causes:
             return Blocked(causes=tuple(dict.fromkeys(self.causes)))
@@ -433,6 +533,8 @@ def sales_entry_payload(
         )
         for line in plan.lines
     ]
+    for line in plan.lines:
+        bind.analytics(line, plan.document_date)
     return bind.result(
         lambda: SalesEntryPayload(
             Customer=account,
@@ -445,6 +547,8 @@ def sales_entry_payload(
             DueDate=plan.due_date,
             Document=document,
             VATAmountFC=plan.vat,
+            ReportingYear=plan.reporting_period[0] if plan.reporting_period else None,
+            ReportingPeriod=plan.reporting_period[1] if plan.reporting_period else None,
             SalesEntryLines=[
                 SalesEntryLinePayload(
                     GLAccount=gl,
@@ -453,6 +557,10 @@ def sales_entry_payload(
                     VATAmountFC=line.vat,
                     Description=line.description,
                     Quantity=line.quantity,
+                    CostCenter=line.codes.cost_center,
+                    CostUnit=line.codes.cost_unit,
+                    From=line.period_start,
+                    To=line.period_end,
                 )
                 for line, gl, vat in lines
             ],
@@ -474,6 +582,8 @@ def sales_invoice_payload(
         )
         for line in plan.lines
     ]
+    for line in plan.lines:
+        bind.analytics(line, plan.document_date)
     return bind.result(
         lambda: SalesInvoicePayload(
             OrderedBy=account,
@@ -497,6 +607,10 @@ def sales_invoice_payload(
                     VATAmountFC=line.vat,
                     Description=line.description,
                     Notes=line.notes,
+                    CostCenter=line.codes.cost_center,
+                    CostUnit=line.codes.cost_unit,
+                    StartTime=line.period_start,
+                    EndTime=line.period_end,
                 )
                 for line, item, gl, vat in lines
             ],

@@ -25,11 +25,13 @@ carries `billing payment <id>` as its Description, looked up before any re-post.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from exact_pipeline.sync.core.session import SyncSession
 from exact_pipeline.sync.core.window import Window
 from exact_pipeline.sync.documents import ledger
+from exact_pipeline.sync.payments import events, paid_seen
 from exact_pipeline.sync.payments import ledger as payment_ledger
 from exact_pipeline.sync.payments.differences import differences
 from exact_pipeline.sync.payments.importer import PaymentImporter
@@ -44,7 +46,12 @@ class PaymentSync(SyncSession):
     """Payments, in the mode `payment_sync` names."""
 
     # The document ledger too: a payment goes once its document is in Exact.
-    schemas = (ledger.ensure_schema, payment_ledger.ensure_schema)
+    schemas = (
+        ledger.ensure_schema,
+        payment_ledger.ensure_schema,
+        events.ensure_schema,
+        paid_seen.ensure_schema,
+    )
 
     @property
     def mode(self) -> str:
@@ -59,23 +66,33 @@ class PaymentSync(SyncSession):
         pusher = PaymentPusher(self._state, self.billing_url, self.exact, self.mappings, self._now)
         return pusher.push(window)
 
-    def import_payments(self) -> PaymentReport:
+    def import_payments(self, divisions: Collection[int] | None = None) -> PaymentReport:
         """exact_to_billing: payments registered in Exact since the last import are written into
-        billing. Other modes: an empty report, no call."""
+        billing (in every mapped division, or in `divisions`). The webhook events stored
+        before it began are then done for the divisions it read in full. Other modes: an
+        empty report, no call."""
         if self.mode != payment_ledger.IMPORT:
             return PaymentReport(self.mode)
         importer = PaymentImporter(
             self._state, self.billing_url, self.exact, self.mappings, self._now
         )
-        return importer.run()
+        upto = events.last_seq(self._state)
+        report = importer.run(divisions)
+        if report.stopped is None:  # a stopped division's events wait for the next import
+            read = {e.division for e in self.mappings.settings.entities.values()}
+            events.mark_done(self._state, read if divisions is None else divisions, upto)
+        return report
 
     def differences(self, window: Window) -> list[dict[str, Any]]:
         """Documents issued in `window`, in Exact, whose paid amount differs between billing and
         Exact: number, billing_paid, exact_paid, exact_outstanding, difference (billing minus
-        Exact), explanation. Mode none: an empty list, no call."""
+        Exact), explanation. Reads Exact only for what moved since the last comparison
+        (`paid_seen`). Mode none: an empty list, no call."""
         if self.mode == "none":
             return []
-        return differences(self._state, self.billing_url, self.exact, self.mappings, window)
+        return differences(
+            self._state, self.billing_url, self.exact, self.mappings, window, self._now
+        )
 
     def pending(self) -> list[PaymentRow]:
         """Pushes that have not reached Exact (waiting, blocked, failed), each with its reason."""

@@ -19,12 +19,14 @@ payment (billing's `external_id`). Per settled row:
   reported instead.
 A payment imported earlier that Exact undoes (its bank entry deleted: the item is open again, or
 the split-off part is deleted, which `sync/Deleted` reports) is reported: billing keeps the
-payment until a person removes it. Each import costs two calls per division when nothing
-changed (PaymentTerms and Deleted), one more per 1000 changed rows.
+payment until a person removes it. Each import costs one call per division when nothing
+changed (PaymentTerms; Deleted is read only after a change there: an undone payment always
+changes its document's open item or open rest), one more per 1000 changed rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -64,17 +66,24 @@ def billing_payment_id(item_id: UUID) -> str:
 
 
 class PaymentImporter(PaymentStep):
-    def run(self) -> PaymentReport:
+    def run(self, only: Collection[int] | None = None) -> PaymentReport:
+        """Every mapped division, or those of `only` (a webhook said they changed)."""
         report = PaymentReport(payment_ledger.IMPORT)
         stops = Stops(self._mappings.settings.zone, "payment import", "pending")
         failures: list[str] = []
         divisions = sorted({e.division for e in self._mappings.settings.entities.values()})
+        divisions = [d for d in divisions if only is None or d in only]
         with psycopg.connect(self._billing_url, autocommit=True) as billing:
             for division in divisions:
                 try:
+                    changed = False
                     for term in self._exact.sync(division, SYNC_PAYMENT_TERMS):
+                        changed = True
                         self._one(billing, division, term, report)
-                    for deletion in self._exact.sync(division, SYNC_DELETED):
+                    # A payment undone in Exact changes what its document has open: the item
+                    # or its open rest is among the rows just read. Without any, there is no
+                    # removal to look for either (its tombstone waits for the next read).
+                    for deletion in self._exact.sync(division, SYNC_DELETED) if changed else ():
                         if deletion.EntityType == PAYMENT_TERM_DELETED and deletion.EntityKey:
                             self._undone(import_key(deletion.EntityKey), report)
                 except STOPS_THE_DIVISION as stop:

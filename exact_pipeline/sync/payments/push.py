@@ -7,7 +7,7 @@ day, the next run pushes it), plus every earlier one still pending, in paid orde
 2. its document must be in Exact (synced, with its open item): until then it WAITS, with the
    reason, and every later run looks again (no call) and pushes it once the document syncs;
 3. per division, one read of master data (bank journal, receivables GL) and one read of the
-   open items per 20 documents;
+   open items per 60 documents (`openitems.PER_CALL`);
 4. a payment larger than what Exact shows open is BLOCKED, not posted: the money is most
    likely registered in Exact already, and posting it would record it twice;
 5. one POST per payment (a bank entry with one line, see `receipts`), claimed with an

@@ -253,8 +253,9 @@ def test_a_pdf_over_exacts_limit_is_blocked_once_before_any_write(
 def test_sales_invoice_mode_records_exacts_invoice_numbers_in_batches(
     billing: Billing, make_engine: EngineFactory, admin: SandboxAdmin
 ) -> None:
-    """Item 7: the number Exact gives at booking lands in the ledger (one GET for the batch),
-    and a credit note quotes it."""
+    """Item 7: the number Exact gives at booking lands in the ledger, read in full batches
+    across runs (a partial one waits: no GET), at once for a credit note that quotes it (one
+    GET for the whole pending batch). The read after the day: test_read_back.py."""
     customer = known_customer(billing)
     invoices = [billing.document(f"INV-7{n}", customer, [TEAM]) for n in range(3)]
     admin.clear_requests()
@@ -263,15 +264,22 @@ def test_sales_invoice_mode_records_exacts_invoice_numbers_in_batches(
     report = engine.push_documents(day_window())
 
     assert report.counts["pushed"] == 3, report.rows
+    assert admin.count(f"GET {INVOICES}") == 0
+    assert {r["exact_number"] for r in report.rows} == {None}
+
+    billing.document("CN-70", customer, [TEAM], original=invoices[0])
+    admin.clear_requests()
+    report = make_engine().push_documents(day_window())
+
     assert admin.count(f"GET {INVOICES}") == 1
     numbers = {r["YourRef"]: r["InvoiceNumber"] for r in admin.store(NL, INVOICES)}
     assert all(numbers.values())
     rows = {row.number: row.entry_number for row in engine.ledger_rows(day_window())}
-    assert rows == numbers
-    assert {r["number"]: r["exact_number"] for r in report.rows} == numbers
-
-    billing.document("CN-70", customer, [TEAM], original=invoices[0])
-    make_engine().push_documents(day_window())
+    assert {n: rows[n] for n in ("INV-70", "INV-71", "INV-72")} == {
+        n: numbers[n] for n in ("INV-70", "INV-71", "INV-72")
+    }
+    shown = {r["number"]: r["exact_number"] for r in report.rows}
+    assert shown["INV-70"] == numbers["INV-70"]
     credit = next(r for r in admin.store(NL, INVOICES) if r["YourRef"] == "CN-70")
     assert f"(Exact number {numbers['INV-70']})" in credit["Remarks"]
 

@@ -3,9 +3,12 @@ records nothing twice; `differences` says where billing and Exact disagree, and 
 
 from __future__ import annotations
 
+import functools
+from datetime import datetime, time, timedelta
+
 from exact_pipeline.exact import ExactClient
 from exact_pipeline_tests.exact.conftest import NL, SandboxAdmin
-from exact_pipeline_tests.sync.builder import Billing, day_window
+from exact_pipeline_tests.sync.builder import AMSTERDAM, DAY, Billing, day_window
 from exact_pipeline_tests.sync.conftest import EngineFactory, MappingFolder
 from exact_pipeline_tests.sync.payments.conftest import (
     BANK_POST,
@@ -20,6 +23,8 @@ from exact_pipeline_tests.sync.payments.conftest import (
 )
 
 CUSTOMER = ("cus_known_01", "Bakkerij De Gouden Korenaar B.V.")
+POSTED = datetime.combine(DAY, time(15), AMSTERDAM)  # the documents' day
+AFTER = POSTED + timedelta(hours=12)
 
 
 def test_none_makes_no_call(
@@ -115,12 +120,13 @@ def test_differences_say_where_and_why_the_sides_disagree(
     in_billing = billing.document("INV-1", customer, [TEAM])
     billing.document("INV-2", customer, [TEAM])
     billing.document("INV-3", customer, [TEAM])  # unpaid on both sides: no difference
-    sync_documents(make_engine)
+    sync_documents(functools.partial(make_engine, now=lambda: POSTED))
     payments.pay(in_billing, 11979)  # not pushed yet
     pay_in_exact(exact, admin, NL, "INV-2", "19.79")  # registered in Exact only
     admin.clear_requests()
 
-    found = {d["number"]: d for d in make_payments().differences(day_window())}
+    # The first run after the documents' day reads what Exact holds (paid_seen.py).
+    found = {d["number"]: d for d in make_payments(now=lambda: AFTER).differences(day_window())}
 
     assert posts(admin) == 0 and set(found) == {"INV-1", "INV-2"}
     assert (found["INV-1"]["billing_paid"], found["INV-1"]["exact_paid"]) == ("119.79", "0.00")
