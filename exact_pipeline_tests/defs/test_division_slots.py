@@ -38,6 +38,16 @@ HISTORY = ["2025-12-29", "2025-12-30", "2025-12-31"]  # before connection_date: 
 WAIT_SECONDS = 120  # a ceiling against a hung test, never a figure under test
 
 
+@pytest.fixture(autouse=True)
+def no_second_logging_setup(dagster_instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch):
+    """Here two runs share one process (in production each run is a process of its own).
+    Dagster sets up each run's loggers with `logging.config.dictConfig`, which can deadlock
+    with another thread's logging (CPython's module lock against a handler's lock: seen as a
+    hung suite). This instance has no `python_logs` handlers, so skipping that set-up changes
+    nothing else."""
+    monkeypatch.setattr(dagster_instance, "get_yaml_python_handlers", lambda: [])
+
+
 class Background:
     """A run of `assets` in a thread (as a second run process would be), its run id known."""
 
@@ -154,7 +164,9 @@ def test_two_runs_on_one_division_take_turns(
         first = Background(build_defs(), dagster_instance, partition_key=LIVE_DAY)
         second = Background(build_defs(), dagster_instance, partition_key="2026-11-21")
         wait_until(lambda: waiting(dagster_instance, NL) == {first.run_id, second.run_id})
+    deadline = time.monotonic() + WAIT_SECONDS
     while first.running or second.running:  # both now race for the one slot
+        assert time.monotonic() < deadline, "the runs did not end"
         seen.append(holders(dagster_instance, NL))
         time.sleep(0.02)
     first.finish()
