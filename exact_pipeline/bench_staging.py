@@ -3,7 +3,7 @@
 side, with the peak memory of each stage.
 
 Each stage runs in a fresh child process (spawned, so it inherits nothing of this one): its
-peak RSS (`ru_maxrss`) is then the stage's own, next to what the same process held once its
+peak RSS (`VmHWM`) is then the stage's own, next to what the same process held once its
 imports were done. The stage makes no Exact call; its client points at an address nothing
 listens on, so one would fail loudly.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import resource
 import time
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -154,7 +153,10 @@ def _proc_stat(pid: int) -> list[str] | None:
 
 
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak RSS. Not `ru_maxrss`: Linux carries that across exec, so a spawned
+    child would report its parent's peak; `VmHWM` is the child's own."""
+    status = Path("/proc/self/status").read_text()
+    return int(next(r for r in status.splitlines() if r.startswith("VmHWM:")).split()[1]) / 1024
 
 
 def _stage_in_child(billing_url: str, window: Window, answer: Pipe) -> None:
@@ -222,12 +224,10 @@ def year_window(today: date) -> Window:
 
 
 def bench_staging(admin_url: str, customers: int, months: int, today: date) -> StagingFigures:
-    """Seed `months` of billing (≈100k invoices a year at 8,500 customers), measure, print."""
+    """Seed `months` of billing (≈100k invoices a year at 8,500 customers) and measure."""
     url = create_database(admin_url, "bench_staging", drop_existing=True)
     seed_billing(url, customers=customers, months=months, today=today)
-    figures = measure_staging(url, year_window(today))
-    print_staging(figures)
-    return figures
+    return measure_staging(url, year_window(today))
 
 
 def print_staging(figures: StagingFigures) -> None:
