@@ -28,7 +28,11 @@ class SandboxAdmin:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.http = httpx.Client(base_url=url, timeout=30)
+        # No kept-alive connections: admin calls can be minutes apart, and reusing one the
+        # sandbox closed meanwhile answered "connection reset" (seen once in a CI run).
+        self.http = httpx.Client(
+            base_url=url, timeout=30, limits=httpx.Limits(max_keepalive_connections=0)
+        )
 
     def _json(self, response: httpx.Response) -> Any:
         response.raise_for_status()
