@@ -109,8 +109,24 @@ class Payment:
     created_at: datetime
 
 
+class Signed:
+    """An invoice (+1) or a credit note (-1), from its `type`."""
+
+    __slots__ = ()
+    type: DocumentType
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.type == "credit_note"
+
+    @property
+    def sign(self) -> int:
+        """+1 for an invoice, -1 for a credit note: multiply stored amounts to get the ledger's."""
+        return -1 if self.is_credit_note else 1
+
+
 @dataclass(slots=True)
-class BillingDocument:
+class BillingDocument(Signed):
     """An invoice or a credit note, with everything needed to post it."""
 
     id: str
@@ -135,13 +151,22 @@ class BillingDocument:
     payments: tuple[Payment, ...]  # ordered by paid_at
 
     @property
-    def is_credit_note(self) -> bool:
-        return self.type == "credit_note"
+    def line_keys(self) -> tuple[tuple[int, str | None, str], ...]:
+        """(position, product id, tax rate id) of each line, in order: what its codes are mapped
+        from."""
+        return tuple(
+            (line.position, line.product.id if line.product else None, line.tax_rate.id)
+            for line in self.lines
+        )
 
     @property
-    def sign(self) -> int:
-        """+1 for an invoice, -1 for a credit note: multiply stored amounts to get the ledger's."""
-        return -1 if self.is_credit_note else 1
+    def line_count(self) -> int:
+        return len(self.lines)
+
+    @property
+    def pdf_size(self) -> int | None:
+        """The PDF's size in bytes; None without a PDF."""
+        return len(self.pdf.content) if self.pdf else None
 
     @property
     def paid_amount(self) -> int:

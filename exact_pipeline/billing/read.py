@@ -65,6 +65,7 @@ JOIN invoicing_entities e ON e.id = d.invoicing_entity_id
 JOIN customers c ON c.id = d.customer_id
 LEFT JOIN invoices o ON o.id = d.original_invoice_id
 WHERE d.issued_at >= %(start)s AND d.issued_at < %(end)s AND d.status <> 'draft'
+  AND (%(ids)s::text[] IS NULL OR d.id = ANY (%(ids)s))
 ORDER BY d.issued_at, d.id
 """
 
@@ -79,7 +80,7 @@ WHERE l.invoice_id = ANY (%(ids)s)
 ORDER BY l.invoice_id, l.position
 """
 
-_PDFS = "SELECT invoice_id, file_name, content FROM invoice_pdfs WHERE invoice_id = ANY (%(ids)s)"
+PDFS = "SELECT invoice_id, file_name, content FROM invoice_pdfs WHERE invoice_id = ANY (%(ids)s)"
 
 _PAYMENTS = """
 SELECT p.id, p.invoice_id, d.number, d.type, d.invoicing_entity_id, d.customer_id, p.amount,
@@ -110,35 +111,70 @@ def _check_window(start: datetime, end: datetime) -> dict[str, datetime]:
 
 
 def read_documents(
-    conn: Connection, start: datetime, end: datetime, *, with_payments: bool = True
+    conn: Connection,
+    start: datetime,
+    end: datetime,
+    *,
+    with_payments: bool = True,
+    ids: list[str] | None = None,
 ) -> list[BillingDocument]:
-    """Finalized invoices and credit notes issued in [start, end), ordered by issue time.
+    """Finalized invoices and credit notes issued in [start, end) (and, given `ids`, among
+    them), ordered by issue time.
 
     Drafts are left out (they never sync). Voided documents are included, with their status:
     whether a voided document still needs posting (or reversing) is the sync layer's call.
     Without `with_payments`, each has none (one query fewer: the document sync needs none).
     """
-    rows = conn.execute(_DOCUMENTS, _check_window(start, end)).fetchall()
-    if not rows:
+    headers = read_headers(conn, start, end, ids)
+    if not headers:
         return []
-    ids = [row[0] for row in rows]
+    ids = [header.fields["id"] for header in headers]
     lines = _lines_by_document(conn, ids)
     # Binary: the PDFs' bytes as they are, not twice their size in hex to decode.
     with conn.cursor(binary=True) as cursor:
         pdfs = {
             doc_id: DocumentPdf(file_name, bytes(content))
-            for doc_id, file_name, content in cursor.execute(_PDFS, {"ids": ids}).fetchall()
+            for doc_id, file_name, content in cursor.execute(PDFS, {"ids": ids}).fetchall()
         }
     payments: dict[str, list[Payment]] = defaultdict(list)
     if with_payments:
         for payment in _payments(conn, "p.invoice_id = ANY (%(ids)s)", {"ids": ids}):
             payments[payment.invoice_id].append(payment)
+    documents = []
+    for header in headers:
+        doc_id = header.fields["id"]
+        documents.append(
+            BillingDocument(
+                **header.fields,
+                entity=header.entity,
+                customer=header.customer,
+                lines=tuple(lines.get(doc_id, ())),
+                pdf=pdfs.get(doc_id),
+                payments=tuple(payments.get(doc_id, ())),
+            )
+        )
+    return documents
 
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """A document's own columns (`BillingDocument`'s fields by name), its entity, its customer."""
+
+    fields: dict[str, Any]
+    entity: InvoicingEntity
+    customer: Customer
+
+
+def read_headers(
+    conn: Connection, start: datetime, end: datetime, ids: list[str] | None = None
+) -> list[Header]:
+    """What `read_documents` reads of each document before its lines, PDF and payments."""
+    params = _check_window(start, end) | {"ids": ids}
     entities: dict[str, InvoicingEntity] = {}
     customers: dict[str, Customer] = {}
-    documents = []
-    for row in rows:
-        doc_id, entity_row, customer_row = row[0], row[_ENTITY], row[_CUSTOMER]
+    headers = []
+    for row in conn.execute(_DOCUMENTS, params).fetchall():
+        entity_row, customer_row = row[_ENTITY], row[_CUSTOMER]
         # One object per entity and customer, however many documents share it.
         entity = entities.get(entity_row[0]) or entities.setdefault(
             entity_row[0], InvoicingEntity(*entity_row)
@@ -146,17 +182,8 @@ def read_documents(
         customer = customers.get(customer_row[0]) or customers.setdefault(
             customer_row[0], Customer(*customer_row)
         )
-        documents.append(
-            BillingDocument(
-                **dict(zip(_DOCUMENT_FIELDS, row, strict=False)),
-                entity=entity,
-                customer=customer,
-                lines=tuple(lines.get(doc_id, ())),
-                pdf=pdfs.get(doc_id),
-                payments=tuple(payments.get(doc_id, ())),
-            )
-        )
-    return documents
+        headers.append(Header(dict(zip(_DOCUMENT_FIELDS, row, strict=False)), entity, customer))
+    return headers
 
 
 # Line columns of later billing schemas, each a date: a database made before them (the
@@ -172,7 +199,7 @@ WHERE attrelid = 'invoice_lines'::regclass AND attname = ANY (%(names)s)
 _line_columns: WeakKeyDictionary[Connection, str] = WeakKeyDictionary()
 
 
-def _optional_line_columns(conn: Connection) -> str:
+def optional_line_columns(conn: Connection) -> str:
     """The select list of the optional line columns: each column the database has, else NULL."""
     columns = _line_columns.get(conn)
     if columns is None:
@@ -188,7 +215,7 @@ def _lines_by_document(conn: Connection, ids: list[str]) -> dict[str, list[Docum
     products: dict[str, Product] = {}
     tax_rates: dict[str, TaxRate] = {}
     lines: dict[str, list[DocumentLine]] = defaultdict(list)
-    query = _LINES.format(optional=_optional_line_columns(conn))
+    query = _LINES.format(optional=optional_line_columns(conn))
     for row in conn.execute(query, {"ids": ids}).fetchall():  # cheaper than row by row
         product = None
         if row[3] is not None:

@@ -67,8 +67,8 @@ from exact_pipeline.sync.core.ledger import Connection
 from exact_pipeline.sync.core.money import amount_text, exact_text
 from exact_pipeline.sync.core.writes import post_once
 from exact_pipeline.sync.documents import ledger, verified
+from exact_pipeline.sync.documents.hashing import Hashes
 from exact_pipeline.sync.documents.ledger import LedgerRow
-from exact_pipeline.sync.documents.transform import Hashes
 
 FLAG, CREDIT_AND_REPOST = "flag", "credit_and_repost"
 ENDPOINTS: dict[str, Endpoint[Any]] = {

@@ -10,14 +10,14 @@ issue times; a window of many partitions works the same as one.
         engine.sync_customers(window)   # link / match / create the window's customers
         engine.push_documents(window)   # stage (writes only what changed), then push
 
-Each document is planned and hashed once per run: the push re-reads billing (a document may
-change between two steps) and reuses what the run's stage prepared for every document that
-did not (`PreparedMemo`); the second stage writes no ledger row that is unchanged.
+A stage reads summaries (summaries.py: hashed, no line objects, no PDF bytes kept); the push
+reads the documents whole, prepares each once (hashed, planned), and stages them again (a
+document may change between two steps): a row that is unchanged costs no write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from functools import cached_property
@@ -36,6 +36,7 @@ from exact_pipeline.billing.read import (
     read_tax_rates,
     start_of_changes,
 )
+from exact_pipeline.mapping import Blocked
 from exact_pipeline.sync.core.calls import CallMeter
 from exact_pipeline.sync.core.errors import STOPS_THE_DIVISION
 from exact_pipeline.sync.core.ledger import claimed
@@ -67,13 +68,11 @@ from exact_pipeline.sync.documents.reports import (
     document_row,
     line_rows,
 )
-from exact_pipeline.sync.documents.staging import Prepared, PreparedMemo, stage_values
-from exact_pipeline.sync.documents.transform import DocumentPlan
+from exact_pipeline.sync.documents.staging import Prepared, prepare, stage_values
+from exact_pipeline.sync.documents.summaries import DocumentSummary, Staged, read_summaries
+from exact_pipeline.sync.documents.transform import DocumentPlan, blocking, plan_document
 
 __all__ = ["SyncEngine"]
-
-# What this process's last stage prepared (a run is one process; see the module docstring).
-STAGED_IN_THIS_RUN = PreparedMemo()
 
 # Ledger state after a push → the report's outcome for a document this run did not post.
 _OUTCOME_OF_STATE = {
@@ -122,20 +121,33 @@ class SyncEngine(SyncSession):
         """Read the window's documents day by day, map them, and write their ledger rows
         (staged, blocked, synced, changed_after_sync, …). Makes no Exact call. The report
         counts every document and previews the first `PREVIEW_DOCUMENTS` with their lines:
-        a range holds one day at a time, whatever its length."""
+        a range holds one day at a time, whatever its length.
+
+        Documents are read as summaries (summaries.py): hashed and checked against the
+        mapping tables without their lines' objects or PDFs' bytes. Only those previewed, and
+        those Postgres cannot hash in Python's form, are read whole."""
         report = StageReport(window, rows=[], counts={})
-        fingerprint = self.mappings.fingerprint()
-        for day, documents in self._documents_by_day(window):
-            staged = self._stage(documents)
-            STAGED_IN_THIS_RUN.remember(fingerprint, staged)  # for the push of the run
+        for day, conn in self._billing_days(window):
+            with conn.transaction():  # one snapshot (see _billing_days)
+                summaries, whole = read_summaries(conn, day.start, day.end)
+                documents: list[Staged] = [*summaries]
+                if whole:
+                    documents += read_documents(
+                        conn, day.start, day.end, with_payments=False, ids=whole
+                    )
+            self._stage(documents)
             if room := PREVIEW_DOCUMENTS - len(report.rows):
-                self._preview(report, self.ledger_rows(day)[:room], staged)
+                rows = self.ledger_rows(day)[:room]
+                with conn.transaction():
+                    ids = [row.billing_id for row in rows]
+                    read = read_documents(conn, day.start, day.end, with_payments=False, ids=ids)
+                self._preview(report, rows, {d.id: plan_document(d, self.mappings) for d in read})
         report.counts = self.ledger_counts(window)
         report.documents = sum(report.counts.values())
         return report
 
     def _preview(
-        self, report: StageReport, rows: list[LedgerRow], staged: dict[str, Prepared]
+        self, report: StageReport, rows: list[LedgerRow], plans: dict[str, DocumentPlan | Blocked]
     ) -> None:
         accounts = self.exact_accounts(rows)
         policy = self.mappings.settings.closed_period
@@ -143,38 +155,39 @@ class SyncEngine(SyncSession):
             document_row(
                 r,
                 exact_account=accounts[r.billing_id],
-                **preview_column(r, staged.get(r.billing_id), self.exact, policy),
+                **preview_column(r, plans.get(r.billing_id), self.exact, policy),
             )
             for r in rows
         ]
         report.lines |= {
             row.number: line_rows(plan)
             for row in rows
-            if row.billing_id in staged
-            and isinstance(plan := staged[row.billing_id].plan, DocumentPlan)
+            if isinstance(plan := plans.get(row.billing_id), DocumentPlan)
         }
 
-    def _stage(self, documents: list[BillingDocument]) -> dict[str, Prepared]:
-        """Stage `documents`, each planned and hashed once per run (reusing what an earlier
-        stage of the run prepared). A row whose values are already the ledger's is not
+    def _stage(self, documents: Sequence[Staged]) -> dict[str, Prepared]:
+        """Stage `documents`; those read whole are prepared (hashed, and planned when asked)
+        for the push, and returned. A row whose values are already the ledger's is not
         written: staging what an earlier step of the run staged costs a read, no write."""
         known = ledger.documents(self._state, [d.id for d in documents])
         fingerprint = self.mappings.fingerprint()
-        staged: dict[str, Prepared] = {}
+        prepared: dict[str, Prepared] = {}
         changed: list[tuple[dict[str, Any], int | None]] = []
         for document in documents:
             row = known.get(document.id)
-            prepared = staged[document.id] = STAGED_IN_THIS_RUN.prepare(
-                document, self.mappings, fingerprint
-            )
-            values = stage_values(prepared, row, self.mappings, fingerprint)
+            if isinstance(document, DocumentSummary):
+                digests, blocked = document.hashes, blocking(document, self.mappings)
+            else:
+                whole = prepared[document.id] = prepare(document, self.mappings)
+                digests, blocked = whole.hashes, whole.blocked
+            values = stage_values(document, digests, blocked, row, self.mappings, fingerprint)
             if row and ledger.stages_nothing(row, values):
                 continue  # nothing new: the row keeps its version and its updated_at
             changed.append((values, row.version if row else None))
         # One statement for them all; a row another run changed since it was read is left to
         # that run.
         ledger.stage_all(self._state, changed)
-        return staged
+        return prepared
 
     # --- customers -----------------------------------------------------------------------------
 
@@ -473,19 +486,28 @@ class SyncEngine(SyncSession):
     def _documents_by_day(
         self, window: Window, division: int | None = None
     ) -> Iterator[tuple[Window, list[BillingDocument]]]:
-        """The window's documents (of `division`, when given) a day at a time, over one
-        connection: a range holds one day in memory, whatever its length. Each read is its own
-        transaction (a push may take hours between two days). No payments: the documents'
-        sync posts none (the payments' has its own reader)."""
+        """The window's documents (of `division`, when given) a day at a time: a range holds
+        one day in memory, whatever its length. No payments: the documents' sync posts none
+        (the payments' has its own reader)."""
         entities = self.mappings.settings.entities
-        with psycopg.connect(self.billing_url, autocommit=True) as conn:
-            for day in window.days(self.mappings.settings.zone):
+        for day, conn in self._billing_days(window):
+            with conn.transaction():  # one snapshot (see _billing_days)
                 documents = read_documents(conn, day.start, day.end, with_payments=False)
-                if division is not None:
-                    documents = [
-                        d
-                        for d in documents
-                        if (entity := entities.get(d.entity.id)) is not None
-                        and entity.division == division
-                    ]
-                yield day, documents
+            if division is not None:
+                documents = [
+                    d
+                    for d in documents
+                    if (entity := entities.get(d.entity.id)) is not None
+                    and entity.division == division
+                ]
+            yield day, documents
+
+    def _billing_days(self, window: Window) -> Iterator[tuple[Window, psycopg.Connection]]:
+        """The window's days on one billing connection. Its transactions are REPEATABLE READ:
+        a day's reads (documents, lines, PDFs) in one see one snapshot, so a document changed
+        meanwhile is read as it was or as it is, never half of each. Between them it holds none
+        (a push may take hours between two days)."""
+        with psycopg.connect(self.billing_url, autocommit=True) as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            for day in window.days(self.mappings.settings.zone):
+                yield day, conn

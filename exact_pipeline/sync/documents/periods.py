@@ -34,7 +34,6 @@ from exact_pipeline.mapping import Blocked, Cause
 from exact_pipeline.mapping.tables import ClosedPeriod
 from exact_pipeline.sync.documents import ledger, reasons
 from exact_pipeline.sync.documents.ledger import LedgerRow
-from exact_pipeline.sync.documents.staging import Prepared
 from exact_pipeline.sync.documents.transform import DocumentPlan
 
 
@@ -91,11 +90,10 @@ _TO_BOOK = (ledger.STAGED, ledger.BLOCKED, ledger.FAILED)
 
 
 def preview_column(
-    row: LedgerRow, prepared: Prepared | None, exact: ExactClient, policy: ClosedPeriod
+    row: LedgerRow, plan: DocumentPlan | Blocked | None, exact: ExactClient, policy: ClosedPeriod
 ) -> dict[str, str]:
     """The stage preview's `reporting_period` for a document still to be booked, when the
     cached statuses say it is not its date's period (read from the state database only)."""
-    plan = prepared.plan if prepared else None
     if not isinstance(plan, DocumentPlan) or row.state not in _TO_BOOK:
         return {}
     cached = exact.master_data(plan.division).periods.cached(plan.journal)

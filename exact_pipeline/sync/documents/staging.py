@@ -22,22 +22,20 @@ Rules, in order:
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import islice
 from typing import Any
 
 from exact_pipeline.billing.models import BillingDocument
 from exact_pipeline.mapping import Blocked, Mappings
 from exact_pipeline.sync.documents import ledger, reasons
 from exact_pipeline.sync.documents.corrections import CREDIT_AND_REPOST, FLAG
+from exact_pipeline.sync.documents.hashing import Hashes, hashes
 from exact_pipeline.sync.documents.ledger import LedgerRow
+from exact_pipeline.sync.documents.summaries import DocumentSummary
 from exact_pipeline.sync.documents.transform import (
     DocumentPlan,
-    Hashes,
     blocking,
-    hashes,
     local_date,
     oversized_pdf,
     plan_document,
@@ -46,10 +44,10 @@ from exact_pipeline.sync.documents.transform import (
 
 @dataclass(frozen=True)
 class Prepared:
-    """A billing document as this run sees it: hashed once, planned at most once, then staged
-    and pushed with the same plan and hashes. The stage needs only whether the mapping tables
-    block it (`blocked`); the lines are planned when a push or a preview first asks (`plan`),
-    so a stage plans nothing that is not pushed."""
+    """A billing document read whole, as a push sees it: hashed once, planned at most once,
+    then staged and pushed with the same plan and hashes. Its stage needs only whether the
+    mapping tables block it (`blocked`); the lines are planned when the push first asks
+    (`plan`), so nothing is planned that is not pushed."""
 
     document: BillingDocument
     hashes: Hashes
@@ -72,51 +70,6 @@ def prepare(document: BillingDocument, mappings: Mappings) -> Prepared:
     return Prepared(document, hashes(document), mappings)
 
 
-# The most documents a memo keeps (the latest staged): a day or two of a large billing, and
-# tens of MB, where a year of history would hold every PDF of the year. A backfill's push,
-# paced by Exact's budget, prepares the older days again at no cost that matters.
-KEPT_AT_MOST = 5_000
-
-
-class PreparedMemo:
-    """The documents the stages in this process planned and hashed (the latest `limit`), so
-    that the push of the same run (one process: the definitions use the in-process executor)
-    plans and hashes each document once. One is reused only while billing's document (PDF
-    included) and the mapping tables are what the stage saw; otherwise it is prepared anew.
-    Each is handed out once, so the memo empties as the push goes.
-
-    Kept per division (None: a stage of every division), under a lock: the divisions' pushes
-    run side by side in threads (defs/per_division.py), and one division's stage must not
-    evict what the others have not taken yet."""
-
-    def __init__(self, limit: int = KEPT_AT_MOST) -> None:
-        self._lock = threading.Lock()
-        self._limit = limit
-        self._kept: dict[int | None, tuple[str, dict[str, Prepared]]] = {}
-
-    def remember(
-        self, fingerprint: str, prepared: dict[str, Prepared], division: int | None = None
-    ) -> None:
-        """Keep `prepared` after what earlier stages kept for the same mapping tables, letting
-        the oldest go beyond the limit."""
-        with self._lock:
-            seen, kept = self._kept.get(division, (fingerprint, {}))
-            if seen != fingerprint:
-                kept = {}
-            kept.update(prepared)
-            for stale in list(islice(kept, max(0, len(kept) - self._limit))):
-                del kept[stale]
-            self._kept[division] = (fingerprint, kept)
-
-    def prepare(self, document: BillingDocument, mappings: Mappings, fingerprint: str) -> Prepared:
-        with self._lock:
-            found = [(seen, kept.pop(document.id, None)) for seen, kept in self._kept.values()]
-        for seen, kept in found:
-            if kept is not None and seen == fingerprint and kept.document == document:
-                return kept
-        return prepare(document, mappings)
-
-
 @dataclass(frozen=True)
 class Evaluation:
     state: str
@@ -125,7 +78,7 @@ class Evaluation:
 
 
 def evaluate(
-    document: BillingDocument,
+    document: BillingDocument | DocumentSummary,
     row: LedgerRow | None,
     blocked: Blocked | None,  # what blocks its plan (`Prepared.blocked`)
     digest: str,
@@ -172,7 +125,11 @@ def evaluate(
 
 
 def _correction_due(
-    document: BillingDocument, row: LedgerRow, digest: str, fingerprint: str, voided: bool
+    document: BillingDocument | DocumentSummary,
+    row: LedgerRow,
+    digest: str,
+    fingerprint: str,
+    voided: bool,
 ) -> Evaluation:
     """`credit_and_repost`: staged for the push, which reverses the entry (and reposts). A
     verdict an earlier push reached (blocked, given up on, flagged: its posted content unknown)
@@ -186,13 +143,17 @@ def _correction_due(
 
 
 def stage_values(
-    prepared: Prepared, row: LedgerRow | None, mappings: Mappings, fingerprint: str
+    document: BillingDocument | DocumentSummary,
+    digests: Hashes,
+    blocked: Blocked | None,  # what blocks its plan (`Prepared.blocked`, `transform.blocking`)
+    row: LedgerRow | None,
+    mappings: Mappings,
+    fingerprint: str,
 ) -> dict[str, Any]:
     """The ledger columns the stage writes for the document (see `ledger.STAGE_COLUMNS`);
     `fingerprint` is the mapping tables' (`Mappings.fingerprint()`)."""
-    document, digest = prepared.document, prepared.hashes.content
     setting = mappings.settings.corrections
-    evaluation = evaluate(document, row, prepared.blocked, digest, fingerprint, setting)
+    evaluation = evaluate(document, row, blocked, digests.content, fingerprint, setting)
     entity = mappings.settings.entities.get(document.entity.id)
     sign = document.sign
     return {
@@ -206,13 +167,13 @@ def stage_values(
         "issued_at": document.issued_at,
         "partition_date": local_date(document.issued_at, mappings.settings.timezone),
         "currency": document.currency,
-        "line_count": len(document.lines),
+        "line_count": document.line_count,
         "amount": sign * document.amount_excluding_tax,
         "vat": sign * document.tax_amount,
         "total": sign * document.total_amount,
         "state": evaluation.state,
         "block_kind": evaluation.block_kind,
-        "payload_hash": digest,
+        "payload_hash": digests.content,
         "mapping_fingerprint": fingerprint,
         "last_error": evaluation.last_error,
     }

@@ -14,13 +14,10 @@ own per-line amount, sent explicitly so Exact does not recompute (and round) it.
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -43,6 +40,7 @@ from exact_pipeline.mapping import Blocked, Cause, LineCodes, Mappings, entity_t
 from exact_pipeline.sync.core.money import currency_problem, to_major
 from exact_pipeline.sync.documents import reasons
 from exact_pipeline.sync.documents.analytics import unusable
+from exact_pipeline.sync.documents.summaries import DocumentSummary
 
 T = TypeVar("T")
 
@@ -111,91 +109,6 @@ class DocumentPlan:
     @property
     def total(self) -> Decimal:
         return self.amount + self.vat
-
-
-@dataclass(frozen=True)
-class Hashes:
-    """A document's identities, computed once per run (the PDF's bytes are hashed once)."""
-
-    content: str  # what the Exact payload is made of (`content_hash`)
-    pdf: str | None  # the billing PDF's file name and bytes, None without a PDF
-    # `content` without the PDF: equal after a change, only the PDF changed (corrections.py)
-    entry: str
-
-
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
-
-
-def hashes(document: BillingDocument) -> Hashes:
-    """What the Exact payload is made of, hashed (`content`): a change here after posting is a
-    change Exact does not know about. Status and payments are left out (paying an invoice
-    changes neither its lines nor its amounts), as are customer details (the account is linked
-    once). And the PDF's identity (`pdf`): what the ledger records for the attachment in Exact,
-    so a PDF corrected in billing before the entry is posted is seen."""
-    pdf = document.pdf
-    pdf_parts = [pdf.file_name, hashlib.sha256(pdf.content).hexdigest()] if pdf else None
-    content: dict[str, Any] = {
-        "number": document.number,
-        "type": document.type,
-        "entity": document.entity.id,
-        "customer": document.customer.id,
-        "currency": document.currency,
-        "issued_at": document.issued_at.isoformat(),
-        "due_at": document.due_at.isoformat() if document.due_at else None,
-        "amounts": [document.amount_excluding_tax, document.tax_amount, document.total_amount],
-        "original": document.original_invoice_id,
-        "purchase_order": document.purchase_order,
-        "lines": [
-            [
-                line.position,
-                line.product.id if line.product else None,
-                line.description,
-                str(line.quantity),
-                str(line.unit_amount),
-                line.amount_excluding_tax,
-                line.tax_rate.id,
-                line.tax_amount,
-                *_period_parts(line),
-            ]
-            for line in document.lines
-        ],
-    }
-    # The form ledgers hold: json.dumps(content, sort_keys=True, separators=(",", ":")), the
-    # PDF's parts at "pdf"; `entry` is the same with "pdf": null. Encoded once without "pdf",
-    # which sorts right before "purchase_order" (a key no string value can hold unescaped).
-    text = _CANONICAL(content)
-    cut = text.index(',"purchase_order":')
-    head, tail = text[:cut] + ',"pdf":', text[cut:]
-    if pdf_parts:
-        name = encode_basestring_ascii(pdf_parts[0])
-        canonical = f'{head}[{name},"{pdf_parts[1]}"]{tail}'
-        # The PDF's digest keeps the form ledgers already hold (`attachment_digest`):
-        # json.dumps(pdf_parts), with its default separators.
-        pdf_digest: str | None = _sha(f'[{name}, "{pdf_parts[1]}"]')
-    else:
-        canonical, pdf_digest = f"{head}null{tail}", None
-    entry = f"{head}null{tail}"
-    return Hashes(content=_sha(canonical), pdf=pdf_digest, entry=_sha(entry))
-
-
-def _period_parts(line: DocumentLine) -> list[str | None]:
-    """A line's service period for the hash, only when it has one: a document without one
-    keeps the hash it was posted with before billing had the columns."""
-    if line.period_start is None and line.period_end is None:
-        return []
-    return [_iso(line.period_start), _iso(line.period_end)]
-
-
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
-def content_hash(document: BillingDocument) -> str:
-    return hashes(document).content
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def document_description(document: BillingDocument, entity: str) -> str:
@@ -269,7 +182,7 @@ def plan_document(
     )
 
 
-def blocking(document: BillingDocument, mappings: Mappings) -> Blocked | None:
+def blocking(document: BillingDocument | DocumentSummary, mappings: Mappings) -> Blocked | None:
     """What `plan_document` would block the document for, or None when it plans it: the
     mapping tables' verdict without planning a line (what a stage needs of the plan)."""
     causes, _ = _resolve(document, mappings, _header_entity(mappings.settings.invoice_push_mode))
@@ -292,25 +205,21 @@ def _resolved_lines(mappings: Mappings) -> dict[_LineKey, LineCodes | Blocked]:
 
 
 def _resolve(
-    document: BillingDocument, mappings: Mappings, header: str
+    document: BillingDocument | DocumentSummary, mappings: Mappings, header: str
 ) -> tuple[list[Cause], list[LineCodes]]:
     """Every cause blocking the document (its header's, then its lines' in order) and, when
     there is none, each line's codes."""
     causes = _header_causes(document, mappings, header)
     codes: list[LineCodes] = []
     resolved_lines = _resolved_lines(mappings)
-    for line in document.lines:
-        key = (
-            document.entity.id,
-            line.product.id if line.product else None,
-            line.tax_rate.id,
-            document.is_credit_note,
-        )
+    entity_id, credit_note = document.entity.id, document.is_credit_note
+    for position, product_id, tax_rate_id in document.line_keys:
+        key = (entity_id, product_id, tax_rate_id, credit_note)
         resolved = resolved_lines.get(key)
         if resolved is None:
             resolved = resolved_lines[key] = mappings.resolve_line(*key)
         if isinstance(resolved, Blocked):
-            causes.extend(reasons.on_line(line.position, cause) for cause in resolved.causes)
+            causes.extend(reasons.on_line(position, cause) for cause in resolved.causes)
         else:
             codes.append(resolved)
     return causes, codes
@@ -345,13 +254,15 @@ def _remarks(document: BillingDocument, original: int | None) -> str | None:
     return credit_note_remarks(document, original) if document.is_credit_note else None
 
 
-def _header_causes(document: BillingDocument, mappings: Mappings, header: str) -> list[Cause]:
+def _header_causes(
+    document: BillingDocument | DocumentSummary, mappings: Mappings, header: str
+) -> list[Cause]:
     causes: list[Cause] = []
     if document.entity.id not in mappings.settings.entities:
         causes.append(mappings.unmapped_entity(document.entity.id))
     if not fits(header, "YourRef", document.number):
         causes.append(reasons.number_too_long(document.number, limit(header, "YourRef")))
-    if not document.lines:
+    if not document.line_count:
         causes.append(reasons.NO_LINES)
     if problem := currency_problem(document.currency):
         causes.append(reasons.unknown_currency(document.number, problem))
@@ -653,9 +564,9 @@ _JSON_AROUND = 1_000
 MAX_PDF_BYTES = (EXACT_REQUEST_LIMIT - _JSON_AROUND) // 4 * 3
 
 
-def oversized_pdf(document: BillingDocument) -> str | None:
+def oversized_pdf(document: BillingDocument | DocumentSummary) -> str | None:
     """Why the document's PDF cannot go to Exact (too large for one request), or None."""
-    pdf = document.pdf
-    if pdf is None or len(pdf.content) <= MAX_PDF_BYTES:
+    size = document.pdf_size
+    if size is None or size <= MAX_PDF_BYTES:
         return None
-    return reasons.pdf_too_large(document, len(pdf.content), MAX_PDF_BYTES)
+    return reasons.pdf_too_large(document, size, MAX_PDF_BYTES)

@@ -1,5 +1,6 @@
-"""One pass per run (issue 12): the push reuses what the run's stage planned and hashed, and
-still posts what billing holds when a document changed between the two steps."""
+"""One pass per run (issues 12, 13): a document is hashed in Python once a run, by the push
+(the stage hashes summaries, with Postgres forming the lines' part: test_summaries.py), and the
+push posts what billing holds when a document changed between the two steps."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from collections.abc import Callable
 import pytest
 
 from exact_pipeline.billing.models import BillingDocument
-from exact_pipeline.sync.documents import engine, staging
-from exact_pipeline.sync.documents.transform import Hashes
+from exact_pipeline.sync.documents import staging
+from exact_pipeline.sync.documents.hashing import Hashes
 from exact_pipeline_tests.exact.conftest import NL, SandboxAdmin
 from exact_pipeline_tests.sync.builder import Billing, day_window
 from exact_pipeline_tests.sync.conftest import EngineFactory
@@ -21,9 +22,7 @@ TEAM = ("prod_team", "1", 9900, "tax_nl_21")
 
 @pytest.fixture
 def hashed(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """How often each document is hashed (the real hashing, counted), in a fresh run (the
-    memo lives as long as the process, which is one run in production)."""
-    monkeypatch.setattr(engine, "STAGED_IN_THIS_RUN", staging.PreparedMemo())
+    """How often each document read whole is hashed (the real hashing, counted)."""
     counts: Counter[str] = Counter()
     real: Callable[[BillingDocument], Hashes] = staging.hashes
 
@@ -35,7 +34,7 @@ def hashed(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return counts
 
 
-def test_the_push_reuses_the_stage_of_its_run(
+def test_a_run_hashes_each_document_whole_once(
     billing: Billing, make_engine: EngineFactory, hashed: Counter[str]
 ) -> None:
     customer = known_customer(billing)
@@ -57,7 +56,7 @@ def test_a_document_changed_between_the_steps_is_prepared_again_and_posted_as_it
     correct(billing, changed, quantity=3)  # between the payloads step and the push
     report = make_engine().push_documents(day_window())
     assert report.counts["pushed"] == 2
-    assert hashed == Counter({kept.number: 1, changed.number: 2})
+    assert hashed == Counter({kept.number: 1, changed.number: 1})
     invoices = {r["YourRef"]: r for r in admin.store(NL, "salesinvoice/SalesInvoices")}
     assert invoices["INV-1"]["AmountFCExclVat"] == "99.00"
     assert invoices["INV-2"]["AmountFCExclVat"] == "297.00"

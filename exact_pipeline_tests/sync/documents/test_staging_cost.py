@@ -14,13 +14,9 @@ import psycopg
 from exact_pipeline.billing.models import DocumentPdf
 from exact_pipeline.mapping import Blocked, Mappings
 from exact_pipeline.sync.documents import ledger
+from exact_pipeline.sync.documents.hashing import Hashes, hashes
 from exact_pipeline.sync.documents.staging import prepare
-from exact_pipeline.sync.documents.transform import (
-    DocumentPlan,
-    Hashes,
-    hashes,
-    plan_document,
-)
+from exact_pipeline.sync.documents.transform import DocumentPlan, plan_document
 from exact_pipeline_tests.sync.core.test_ledger import staged_values
 from exact_pipeline_tests.sync.documents.test_transform import document, line, mappings
 

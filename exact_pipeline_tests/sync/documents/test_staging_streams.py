@@ -1,26 +1,21 @@
-"""Staging streams (issue 13): a range is read, planned and written a day at a time, each day's
-ledger rows in one statement; an unchanged document costs no write; the run keeps its latest
-plans up to a limit, not the range's. Real Postgres (and the sandbox for the push)."""
+"""Staging streams (issue 13): a range is read and written a day at a time, each day's ledger
+rows in one statement; an unchanged document costs no write (what a stage reads of each
+document: test_summaries.py). Real Postgres."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, datetime, time, timedelta
 
 import psycopg
-import pytest
 from psycopg.rows import class_row
 
 from exact_pipeline.settings import STATE_SCHEMA
-from exact_pipeline.sync.documents import engine, ledger, staging
+from exact_pipeline.sync.documents import ledger
 from exact_pipeline.sync.documents.ledger import LedgerRow
 from exact_pipeline_tests.sync.builder import AMSTERDAM, DAY, Billing, day_window
 from exact_pipeline_tests.sync.conftest import EngineFactory
 from exact_pipeline_tests.sync.core.test_ledger import staged_values
-from exact_pipeline_tests.sync.documents.test_one_pass import hashed
 from exact_pipeline_tests.sync.documents.test_partial_pushes import correct, known_customer
-
-__all__ = ["hashed"]  # the fixture, shared with the one-pass tests
 
 TEAM = ("prod_team", "1", 9900, "tax_nl_21")
 DAYS = 3
@@ -74,23 +69,6 @@ def test_a_range_is_staged_day_by_day_one_statement_per_day_and_unchanged_rows_c
     for number, row in again.items():  # the others: no write at all
         if row.version == 0:
             assert row.updated_at == first[number].updated_at
-
-
-def test_the_run_keeps_the_latest_plans_up_to_its_limit_not_the_ranges(
-    billing: Billing,
-    make_engine: EngineFactory,
-    hashed: Counter[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(engine, "STAGED_IN_THIS_RUN", staging.PreparedMemo(limit=2))
-    customer = known_customer(billing)
-    for day in range(DAYS):
-        billing.document(f"INV-{day}", customer, [TEAM], issued=at(day, 10))
-    make_engine().stage(day_window(days=DAYS))
-    report = make_engine().push_documents(day_window(days=DAYS))
-    assert report.counts["pushed"] == DAYS
-    # The push reuses the two latest plans; the oldest was let go and is made again.
-    assert hashed == Counter({"INV-0": 2, "INV-1": 1, "INV-2": 1})
 
 
 def test_many_rows_in_one_statement_leave_those_another_run_wrote_since_they_were_read(

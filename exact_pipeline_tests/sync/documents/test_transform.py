@@ -27,10 +27,9 @@ from exact_pipeline.exact.fields import ELLIPSIS, fit, shorten
 from exact_pipeline.exact.payloads import SalesEntryLinePayload, SalesEntryPayload
 from exact_pipeline.mapping import Blocked, Mappings, load_mappings
 from exact_pipeline.sync.core.money import to_major
+from exact_pipeline.sync.documents.hashing import content_hash, hashes
 from exact_pipeline.sync.documents.transform import (
     DocumentPlan,
-    content_hash,
-    hashes,
     plan_document,
     quoting_original,
 )

@@ -1,0 +1,183 @@
+"""A billing document's identities (`Hashes`): what its Exact payload is made of, hashed in
+the form ledgers hold, so a change after posting is seen.
+
+Two roads to the same bytes. `hashes` takes a document read whole. `hashes_of` takes its header
+and the JSON of its lines as Postgres forms them (`LINES_JSON`, then `as_python_json`): a stage
+hashes a year that way without building a Python object per line (summaries.py). The tests hold
+both roads to the same digests, edge cases included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from typing import Any, Protocol
+
+from exact_pipeline.billing.models import BillingDocument, Customer, DocumentLine, InvoicingEntity
+
+
+@dataclass(frozen=True)
+class Hashes:
+    """A document's identities, computed once per run (the PDF's bytes are hashed once)."""
+
+    content: str  # what the Exact payload is made of (`content_hash`)
+    pdf: str | None  # the billing PDF's file name and bytes, None without a PDF
+    # `content` without the PDF: equal after a change, only the PDF changed (corrections.py)
+    entry: str
+
+
+class Header(Protocol):
+    """What of a document's header the content hash covers (a `BillingDocument` has it all)."""
+
+    number: str
+    type: str
+    currency: str
+    issued_at: datetime
+    due_at: datetime | None
+    amount_excluding_tax: int
+    tax_amount: int
+    total_amount: int
+    original_invoice_id: str | None
+    purchase_order: str | None
+    entity: InvoicingEntity
+    customer: Customer
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
+def hashes(document: BillingDocument) -> Hashes:
+    """What the Exact payload is made of, hashed (`content`): a change here after posting is a
+    change Exact does not know about. Status and payments are left out (paying an invoice
+    changes neither its lines nor its amounts), as are customer details (the account is linked
+    once). And the PDF's identity (`pdf`): what the ledger records for the attachment in Exact,
+    so a PDF corrected in billing before the entry is posted is seen."""
+    pdf = document.pdf
+    lines = _CANONICAL(
+        [
+            [
+                line.position,
+                line.product.id if line.product else None,
+                line.description,
+                str(line.quantity),
+                str(line.unit_amount),
+                line.amount_excluding_tax,
+                line.tax_rate.id,
+                line.tax_amount,
+                *_period_parts(line),
+            ]
+            for line in document.lines
+        ]
+    )
+    if pdf is None:
+        return hashes_of(document, lines, None)
+    return hashes_of(document, lines, (pdf.file_name, hashlib.sha256(pdf.content).hexdigest()))
+
+
+def hashes_of(header: Header, lines_json: str, pdf: tuple[str, str] | None) -> Hashes:
+    """`hashes` from the header, the lines as canonical JSON and the PDF's (file name, SHA-256
+    of its bytes)."""
+    content: dict[str, Any] = {
+        "number": header.number,
+        "type": header.type,
+        "entity": header.entity.id,
+        "customer": header.customer.id,
+        "currency": header.currency,
+        "issued_at": header.issued_at.isoformat(),
+        "due_at": header.due_at.isoformat() if header.due_at else None,
+        "amounts": [header.amount_excluding_tax, header.tax_amount, header.total_amount],
+        "original": header.original_invoice_id,
+        "purchase_order": header.purchase_order,
+        "lines": [],
+    }
+    # The form ledgers hold: json.dumps(content, sort_keys=True, separators=(",", ":")), the
+    # PDF's parts at "pdf"; `entry` is the same with "pdf": null. Encoded once without "pdf"
+    # and with no lines, then spliced: "pdf" sorts right before "purchase_order", "lines" after
+    # "issued_at" (keys no string value can hold unescaped).
+    text = _CANONICAL(content).replace(',"lines":[],', f',"lines":{lines_json},', 1)
+    cut = text.index(',"purchase_order":')
+    head, tail = text[:cut] + ',"pdf":', text[cut:]
+    entry = f"{head}null{tail}"
+    if pdf is None:
+        return Hashes(content=_sha(entry), pdf=None, entry=_sha(entry))
+    name = encode_basestring_ascii(pdf[0])
+    # The PDF's digest keeps the form ledgers already hold (`attachment_digest`):
+    # json.dumps([file name, sha]), with its default separators.
+    pdf_digest = _sha(f'[{name}, "{pdf[1]}"]')
+    return Hashes(
+        content=_sha(f'{head}[{name},"{pdf[1]}"]{tail}'), pdf=pdf_digest, entry=_sha(entry)
+    )
+
+
+def content_hash(document: BillingDocument) -> str:
+    return hashes(document).content
+
+
+def _period_parts(line: DocumentLine) -> list[str | None]:
+    """A line's service period for the hash, only when it has one: a document without one
+    keeps the hash it was posted with before billing had the columns."""
+    if line.period_start is None and line.period_end is None:
+        return []
+    return [_iso(line.period_start), _iso(line.period_end)]
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# --- the lines' JSON, formed by Postgres --------------------------------------------------------
+
+
+def _text(column: str) -> str:
+    return f"to_json(l.{column})::text"
+
+
+def _day(column: str) -> str:
+    return f"""COALESCE('"' || to_char(l.{column}, 'YYYY-MM-DD') || '"', 'null')"""
+
+
+# One line of `hashes`' lines list, as SQL over `invoice_lines` aliased `l` (with its product
+# and tax rate ids and both period columns): Postgres's `numeric` text is Python's `str` of the
+# Decimal read from it, `to_json` escapes as `json` does but for characters from U+007F up,
+# which it leaves as they are (`as_python_json` escapes them).
+LINE_JSON = f"""'[' || l.position || ',' || COALESCE({_text("product_id")}, 'null')
+    || ',' || {_text("description")} || ',"' || l.quantity || '","' || l.unit_amount || '",'
+    || l.amount_excluding_tax || ',' || {_text("tax_rate_id")} || ',' || l.tax_amount
+    || CASE WHEN l.period_start IS NULL AND l.period_end IS NULL THEN ''
+       ELSE ',' || {_day("period_start")} || ',' || {_day("period_end")} END || ']'"""
+
+
+def _plain(column: str) -> str:
+    """Whether Python prints the numeric as Postgres does: it switches to an exponent below
+    10⁻⁶ (Decimal('1.2E-7'), Decimal('0E-7')), Postgres never does."""
+    return f"(l.{column} <> 0 AND abs(l.{column}) >= 0.000001 OR scale(l.{column}) <= 6)"
+
+
+# Whether `LINE_JSON` is the Python form for all of a document's lines (aggregated per document).
+LINES_PLAIN = f"bool_and({_plain('quantity')} AND {_plain('unit_amount')})"
+
+_BEYOND_ASCII = re.compile(r"[^\x00-\x7e]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # beyond the BMP: a surrogate pair, as json writes it
+    return f"\\u{0xD800 | code >> 10:04x}\\u{0xDC00 | code & 0x3FF:04x}"
+
+
+def as_python_json(text: str) -> str:
+    """JSON Postgres formed, as `json` (`ensure_ascii`) forms it: every character from U+007F
+    up escaped. They can only be inside strings, so escaping them anywhere is right."""
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _BEYOND_ASCII.sub(_escaped, text)

@@ -1,0 +1,141 @@
+"""A window's documents as a stage needs them (`DocumentSummary`), read at a fraction of the
+cost of reading them whole: no Python object per line (Postgres forms the lines' JSON for the
+content hash, and the keys their codes are mapped from), and no PDF kept (its bytes are hashed
+as they arrive). A stage of a year is then bounded by Postgres, not by building a million
+objects it would drop at once.
+
+Three queries, whatever the number of documents: headers (`billing.read`'s), lines, PDFs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from exact_pipeline.billing.models import (
+    BillingDocument,
+    Customer,
+    DocumentStatus,
+    DocumentType,
+    InvoicingEntity,
+    Signed,
+)
+from exact_pipeline.billing.read import PDFS, Connection, optional_line_columns, read_headers
+from exact_pipeline.sync.documents.hashing import (
+    LINE_JSON,
+    LINES_PLAIN,
+    Hashes,
+    as_python_json,
+    hashes_of,
+)
+
+_LINES = f"""
+SELECT l.invoice_id, array_agg(l.position ORDER BY l.position),
+       array_agg(l.product_id ORDER BY l.position),
+       array_agg(l.tax_rate_id ORDER BY l.position),
+       '[' || string_agg({LINE_JSON}, ',' ORDER BY l.position) || ']', {LINES_PLAIN}
+FROM (SELECT l.invoice_id, l.position, l.product_id, l.description, l.quantity, l.unit_amount,
+             l.amount_excluding_tax, l.tax_rate_id, l.tax_amount, {{optional}}
+      FROM invoice_lines l WHERE l.invoice_id = ANY (%(ids)s))
+     AS l (invoice_id, position, product_id, description, quantity, unit_amount,
+           amount_excluding_tax, tax_rate_id, tax_amount, period_start, period_end)
+GROUP BY l.invoice_id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PdfDigest:
+    """A billing PDF without its bytes."""
+
+    file_name: str
+    size: int  # bytes
+    sha256: str  # of the bytes, hex
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSummary(Signed):
+    """A billing document without its lines' details or its PDF's bytes: what staging needs
+    (its ledger columns, what blocks it, its hashes). Its own columns are `BillingDocument`'s."""
+
+    id: str
+    number: str
+    type: DocumentType
+    status: DocumentStatus
+    currency: str
+    issued_at: datetime
+    due_at: datetime | None
+    amount_excluding_tax: int
+    tax_amount: int
+    total_amount: int
+    original_invoice_id: str | None
+    original_invoice_number: str | None
+    purchase_order: str | None
+    created_at: datetime
+    updated_at: datetime
+    entity: InvoicingEntity
+    customer: Customer
+    line_keys: tuple[tuple[int, str | None, str], ...]  # `BillingDocument.line_keys`
+    lines_json: str  # the lines as `hashes` encodes them
+    pdf: PdfDigest | None  # None: the billing system holds no PDF for it
+
+    @property
+    def line_count(self) -> int:
+        return len(self.line_keys)
+
+    @property
+    def pdf_size(self) -> int | None:
+        return self.pdf.size if self.pdf else None
+
+    @property
+    def hashes(self) -> Hashes:
+        """`hashing.hashes` of the document read whole (the same digests)."""
+        pdf = (self.pdf.file_name, self.pdf.sha256) if self.pdf else None
+        return hashes_of(self, self.lines_json, pdf)
+
+
+# What staging takes: a document read whole, or its summary.
+Staged = BillingDocument | DocumentSummary
+
+
+def read_summaries(
+    conn: Connection, start: datetime, end: datetime
+) -> tuple[list[DocumentSummary], list[str]]:
+    """The summaries of the documents `read_documents` reads for [start, end), in its order,
+    and the ids of those Postgres cannot hash in Python's form (a quantity or price below
+    10⁻⁶): read those whole."""
+    headers = read_headers(conn, start, end)
+    if not headers:
+        return [], []
+    ids = [header.fields["id"] for header in headers]
+    lines = {
+        row[0]: row[1:]
+        for row in conn.execute(
+            _LINES.format(optional=optional_line_columns(conn)), {"ids": ids}
+        ).fetchall()
+    }
+    with conn.cursor(binary=True) as cursor:
+        pdfs = {
+            doc_id: PdfDigest(file_name, len(content), hashlib.sha256(content).hexdigest())
+            for doc_id, file_name, content in cursor.execute(PDFS, {"ids": ids})
+        }
+    summaries, whole = [], []
+    for header in headers:
+        doc_id = header.fields["id"]
+        positions, products, tax_rates, lines_json, plain = lines.get(
+            doc_id, ((), (), (), "[]", True)
+        )
+        if not plain:
+            whole.append(doc_id)
+            continue
+        summaries.append(
+            DocumentSummary(
+                **header.fields,
+                entity=header.entity,
+                customer=header.customer,
+                line_keys=tuple(zip(positions, products, tax_rates, strict=True)),
+                lines_json=as_python_json(lines_json),
+                pdf=pdfs.get(doc_id),
+            )
+        )
+    return summaries, whole

@@ -1,0 +1,150 @@
+"""Staging from summaries (issue 13.5): Postgres forms the lines' part of the content hash, so
+a stage builds no object per line and keeps no PDF; the digests, and so every ledger value,
+are those of the document read whole, down to the characters and numbers Python and Postgres
+print differently. Real Postgres."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+
+from exact_pipeline.billing.models import BillingDocument
+from exact_pipeline.billing.read import read_documents
+from exact_pipeline.sync.documents import engine
+from exact_pipeline.sync.documents.hashing import as_python_json, hashes
+from exact_pipeline.sync.documents.staging import prepare, stage_values
+from exact_pipeline.sync.documents.summaries import read_summaries
+from exact_pipeline.sync.documents.transform import blocking
+from exact_pipeline_tests.sync.builder import Billing, day_window
+from exact_pipeline_tests.sync.conftest import EngineFactory
+from exact_pipeline_tests.sync.documents.test_partial_pushes import known_customer
+
+TEAM = ("prod_team", "1", 9900, "tax_nl_21")
+# Python escapes what Postgres leaves as it is (from U+007F up, astral as surrogate pairs);
+# both escape quotes, backslashes and control characters.
+AWKWARD = 'Café – “quoted” "plain" back\\slash \x01\t\n del\x7f receipt 🧾'
+
+
+def edge_cases(billing: Billing) -> dict[str, BillingDocument]:
+    customer = known_customer(billing)
+    made = {
+        "plain": billing.document("INV-1", customer, [TEAM]),
+        "texts": billing.document(
+            "INV-2",
+            customer,
+            [TEAM, (None, "1", 250, "tax_nl_21")],
+            descriptions=[AWKWARD, "Ajustement – déjà vu"],
+            purchase_order="PO–ü",
+        ),
+        "numbers": billing.document(
+            "INV-3",
+            customer,
+            [
+                ("prod_team", Decimal("1.500"), Decimal("18.5"), "tax_nl_21"),
+                ("prod_team", Decimal("0.000001"), Decimal("100"), "tax_nl_21"),
+                ("prod_team", Decimal("0.0000000"), Decimal("100"), "tax_nl_21"),
+            ],
+        ),
+        "tiny": billing.document(
+            "INV-4", customer, [("prod_team", Decimal("0.00000012"), 100, "tax_nl_21")]
+        ),
+        "no pdf": billing.document("INV-5", customer, [TEAM], with_pdf=False),
+        "unmapped": billing.document("INV-6", customer, [("prod_beta_ai", "1", 100, "tax_nl_21")]),
+        "voided": billing.document("INV-7", customer, [TEAM], status="voided"),
+    }
+    made["credit note"] = billing.document("CN-1", customer, [TEAM], original=made["plain"])
+    made["no lines"] = billing.document("INV-8", customer, [])
+    billing.execute(
+        "UPDATE invoice_lines SET period_start = %s WHERE invoice_id = %s",
+        date(2026, 11, 1),
+        made["plain"].id,
+    )
+    billing.execute(
+        "UPDATE invoice_pdfs SET file_name = %s WHERE invoice_id = %s",
+        "Factuur “2” – é.pdf",
+        made["texts"].id,
+    )
+    return made
+
+
+def test_postgres_forms_the_lines_json_python_forms() -> None:
+    assert as_python_json('["a\\"b","\x7f","é","🧾","–"]') == (
+        '["a\\"b","\\u007f","\\u00e9","\\ud83e\\uddfe","\\u2013"]'
+    )
+    assert as_python_json('["plain"]') == '["plain"]'
+
+
+def test_summaries_hash_every_document_as_read_whole(billing: Billing) -> None:
+    made = edge_cases(billing)
+    window = day_window()
+    with psycopg.connect(billing.url) as conn:
+        summaries, whole = read_summaries(conn, window.start, window.end)
+        documents = {d.id: d for d in read_documents(conn, window.start, window.end)}
+    # Python prints a quantity below 10⁻⁶ with an exponent: only that one is read whole.
+    assert set(whole) == {made["tiny"].id, made["numbers"].id}
+    assert {s.id for s in summaries} | set(whole) == set(documents)
+    assert len(summaries) == len(documents) - 2
+    for summary in summaries:
+        document = documents[summary.id]
+        assert summary.hashes == hashes(document), document.number
+        assert summary.line_keys == document.line_keys
+        assert (summary.pdf_size, summary.line_count) == (document.pdf_size, document.line_count)
+
+
+def test_a_summary_stages_the_values_of_the_document_read_whole(
+    billing: Billing, make_engine: EngineFactory
+) -> None:
+    edge_cases(billing)
+    window = day_window()
+    mappings = make_engine().mappings
+    fingerprint = mappings.fingerprint()
+    with psycopg.connect(billing.url) as conn:
+        summaries, _ = read_summaries(conn, window.start, window.end)
+        documents = {d.id: d for d in read_documents(conn, window.start, window.end)}
+    for summary in summaries:
+        whole = prepare(documents[summary.id], mappings)
+        assert blocking(summary, mappings) == whole.blocked
+        from_summary = stage_values(
+            summary, summary.hashes, blocking(summary, mappings), None, mappings, fingerprint
+        )
+        from_whole = stage_values(
+            whole.document, whole.hashes, whole.blocked, None, mappings, fingerprint
+        )
+        assert from_summary == from_whole
+    states = {v["number"]: v["state"] for v in map(_staged(mappings, fingerprint), summaries)}
+    assert states["INV-6"] == "blocked" and states["INV-7"] == "skipped_voided"
+    assert states["INV-8"] == "blocked"  # no lines
+
+
+def _staged(mappings: Any, fingerprint: str) -> Callable[[Any], dict[str, Any]]:
+    def values(summary: Any) -> dict[str, Any]:
+        blocked = blocking(summary, mappings)
+        return stage_values(summary, summary.hashes, blocked, None, mappings, fingerprint)
+
+    return values
+
+
+def test_a_stage_reads_whole_only_what_it_previews_or_cannot_hash(
+    billing: Billing, make_engine: EngineFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = edge_cases(billing)
+    read_whole: list[str] = []
+    real = engine.read_documents
+
+    def counting(*args: Any, **kwargs: Any) -> list[BillingDocument]:
+        documents = real(*args, **kwargs)
+        read_whole.extend(d.number for d in documents)
+        return documents
+
+    monkeypatch.setattr(engine, "read_documents", counting)
+    monkeypatch.setattr(engine, "PREVIEW_DOCUMENTS", 1)
+    report = make_engine().stage(day_window())
+    assert report.documents == len(made)
+    first = report.rows[0]["number"]
+    assert set(read_whole) == {"INV-3", "INV-4", first} and len(read_whole) == 3
+    assert set(report.lines) <= {first}
