@@ -34,7 +34,7 @@ Connection = psycopg.Connection[Any]
 T = TypeVar("T")
 
 # The first columns of _DOCUMENTS, by their BillingDocument field names.
-_DOCUMENT_FIELDS = (
+DOCUMENT_FIELDS = (
     "id",
     "number",
     "type",
@@ -51,7 +51,8 @@ _DOCUMENT_FIELDS = (
     "created_at",
     "updated_at",
 )
-_ENTITY = slice(len(_DOCUMENT_FIELDS), len(_DOCUMENT_FIELDS) + 5)  # then the entity's columns
+_OWN = slice(len(DOCUMENT_FIELDS))
+_ENTITY = slice(_OWN.stop, _OWN.stop + 5)  # then the entity's columns
 _CUSTOMER = slice(_ENTITY.stop, None)  # and the customer's, in their models' field order
 _DOCUMENTS = """
 SELECT d.id, d.number, d.type, d.status, d.currency, d.issued_at, d.due_at,
@@ -128,7 +129,7 @@ def read_documents(
     headers = read_headers(conn, start, end, ids)
     if not headers:
         return []
-    ids = [header.fields["id"] for header in headers]
+    ids = [header.id for header in headers]
     lines = _lines_by_document(conn, ids)
     # Binary: the PDFs' bytes as they are, not twice their size in hex to decode.
     with conn.cursor(binary=True) as cursor:
@@ -142,7 +143,7 @@ def read_documents(
             payments[payment.invoice_id].append(payment)
     documents = []
     for header in headers:
-        doc_id = header.fields["id"]
+        doc_id = header.id
         documents.append(
             BillingDocument(
                 **header.fields,
@@ -158,11 +159,20 @@ def read_documents(
 
 @dataclass(frozen=True, slots=True)
 class Header:
-    """A document's own columns (`BillingDocument`'s fields by name), its entity, its customer."""
+    """A document's own columns (`BillingDocument`'s, in `DOCUMENT_FIELDS` order), its
+    entity, its customer."""
 
-    fields: dict[str, Any]
+    own: tuple[Any, ...]
     entity: InvoicingEntity
     customer: Customer
+
+    @property
+    def id(self) -> str:
+        return self.own[0]  # type: ignore[no-any-return]
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return dict(zip(DOCUMENT_FIELDS, self.own, strict=True))
 
 
 def read_headers(
@@ -182,7 +192,7 @@ def read_headers(
         customer = customers.get(customer_row[0]) or customers.setdefault(
             customer_row[0], Customer(*customer_row)
         )
-        headers.append(Header(dict(zip(_DOCUMENT_FIELDS, row, strict=False)), entity, customer))
+        headers.append(Header(row[_OWN], entity, customer))
     return headers
 
 

@@ -17,11 +17,12 @@ document may change between two steps): a row that is unchanged costs no write.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -74,6 +75,8 @@ from exact_pipeline.sync.documents.transform import DocumentPlan, blocking, plan
 
 __all__ = ["SyncEngine"]
 
+T = TypeVar("T")
+
 # Ledger state after a push → the report's outcome for a document this run did not post.
 _OUTCOME_OF_STATE = {
     ledger.SYNCED: "already_synced",
@@ -85,6 +88,16 @@ _OUTCOME_OF_STATE = {
     ledger.DEAD_LETTER: "dead_letter",
     ledger.STAGED: "not_reached",
 }
+
+
+def _summaries(conn: psycopg.Connection, day: Window) -> list[Staged]:
+    """The day's documents as a stage reads them: summaries, and whole those Postgres cannot
+    hash in Python's form."""
+    summaries, whole = read_summaries(conn, day.start, day.end)
+    documents: list[Staged] = [*summaries]
+    if whole:
+        documents += read_documents(conn, day.start, day.end, with_payments=False, ids=whole)
+    return documents
 
 
 class SyncEngine(SyncSession):
@@ -127,21 +140,15 @@ class SyncEngine(SyncSession):
         mapping tables without their lines' objects or PDFs' bytes. Only those previewed, and
         those Postgres cannot hash in Python's form, are read whole."""
         report = StageReport(window, rows=[], counts={})
-        for day, conn in self._billing_days(window):
-            with conn.transaction():  # one snapshot (see _billing_days)
-                summaries, whole = read_summaries(conn, day.start, day.end)
-                documents: list[Staged] = [*summaries]
-                if whole:
-                    documents += read_documents(
-                        conn, day.start, day.end, with_payments=False, ids=whole
-                    )
-            self._stage(documents)
-            if room := PREVIEW_DOCUMENTS - len(report.rows):
-                rows = self.ledger_rows(day)[:room]
-                with conn.transaction():
+        with self._billing() as conn:  # the preview's
+            for day, documents in self._read_ahead(window, _summaries):
+                self._stage(documents)
+                if room := PREVIEW_DOCUMENTS - len(report.rows):
+                    rows = self.ledger_rows(day)[:room]
                     ids = [row.billing_id for row in rows]
                     read = read_documents(conn, day.start, day.end, with_payments=False, ids=ids)
-                self._preview(report, rows, {d.id: plan_document(d, self.mappings) for d in read})
+                    plans = {d.id: plan_document(d, self.mappings) for d in read}
+                    self._preview(report, rows, plans)
         report.counts = self.ledger_counts(window)
         report.documents = sum(report.counts.values())
         return report
@@ -502,12 +509,40 @@ class SyncEngine(SyncSession):
                 ]
             yield day, documents
 
-    def _billing_days(self, window: Window) -> Iterator[tuple[Window, psycopg.Connection]]:
-        """The window's days on one billing connection. Its transactions are REPEATABLE READ:
-        a day's reads (documents, lines, PDFs) in one see one snapshot, so a document changed
-        meanwhile is read as it was or as it is, never half of each. Between them it holds none
-        (a push may take hours between two days)."""
+    @contextmanager
+    def _snapshots(self) -> Iterator[psycopg.Connection]:
+        """A billing connection whose transactions are REPEATABLE READ: the reads of one
+        document (its row, lines, PDF) in one see one snapshot, so a document changed meanwhile
+        is read as it was or as it is, never half of each. Between them it holds none (a push
+        may take hours between two days)."""
         with psycopg.connect(self.billing_url, autocommit=True) as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            yield conn
+
+    def _billing_days(self, window: Window) -> Iterator[tuple[Window, psycopg.Connection]]:
+        """The window's days on one billing connection (`_snapshots`)."""
+        with self._snapshots() as conn:
             for day in window.days(self.mappings.settings.zone):
                 yield day, conn
+
+    def _read_ahead(
+        self, window: Window, read: Callable[[psycopg.Connection, Window], T]
+    ) -> Iterator[tuple[Window, T]]:
+        """`read` of each day (in its snapshot, see `_billing_days`), the next day's read by a
+        thread while the caller works on this one: Postgres reads while Python stages."""
+        days = self._billing_days(window)
+
+        def next_read() -> tuple[Window, T] | None:
+            for day, conn in days:  # one day: the generator runs in this thread alone
+                with conn.transaction():
+                    return day, read(conn, day)
+            return None
+
+        try:
+            with ThreadPoolExecutor(max_workers=1) as reader:
+                ahead = reader.submit(next_read)
+                while (done := ahead.result()) is not None:
+                    ahead = reader.submit(next_read)
+                    yield done
+        finally:
+            days.close()  # here, once the reader is done with it (the executor waited)

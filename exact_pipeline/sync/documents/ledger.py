@@ -13,8 +13,8 @@ is left alone, `version`); pushing a document is claimed with a session advisory
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from operator import attrgetter, itemgetter
@@ -23,7 +23,6 @@ from uuid import UUID
 
 from psycopg import sql
 from psycopg.rows import args_row
-from psycopg.types.json import Jsonb
 
 from exact_pipeline.settings import STATE_SCHEMA
 from exact_pipeline.sync.core import ledger as mechanism
@@ -351,7 +350,8 @@ def stage_many(
     is left to that run (and not returned)."""
     if not rows:
         return []
-    return _fetch(conn, *_staging(rows, mechanism.columns(LedgerRow)))
+    with _staged_rows(conn, rows) as source:
+        return _fetch(conn, _staging(source, mechanism.columns(LedgerRow)), None)
 
 
 def stage_all(conn: Connection, rows: Sequence[tuple[dict[str, Any], int | None]]) -> int:
@@ -359,44 +359,59 @@ def stage_all(conn: Connection, rows: Sequence[tuple[dict[str, Any], int | None]
     were written."""
     if not rows:
         return 0
-    found = conn.execute(*_staging(rows, sql.SQL("count(*)"))).fetchone()
+    with _staged_rows(conn, rows) as source:
+        found = conn.execute(_staging(source, sql.SQL("count(*)"))).fetchone()
     return int(found[0]) if found else 0
 
 
-def _staging(
-    rows: Sequence[tuple[dict[str, Any], int | None]], select: sql.Composable
-) -> tuple[sql.Composed, list[Jsonb]]:
-    """The statement staging `rows` (and its parameters), answering `select` of the rows
-    written."""
+# A session's own table the rows to stage are copied into (COPY: a tenth of the cost of
+# passing them as parameters), typed by the ledger's columns; emptied after each use.
+_STAGED = sql.Identifier("ledger_documents_staged")
+_STAGED_COLUMNS = ("billing_id", *STAGE_COLUMNS, "version")
+
+
+@contextmanager
+def _staged_rows(
+    conn: Connection, rows: Sequence[tuple[dict[str, Any], int | None]]
+) -> Iterator[sql.Identifier]:
+    """`rows` in the session's staging table (`version`: the version each was read at), in
+    one transaction with what the block does with them."""
+    names = sql.SQL(", ").join(map(sql.Identifier, _STAGED_COLUMNS))
+    with conn.transaction():
+        conn.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS"
+                " AS SELECT {} FROM {} WITH NO DATA"
+            ).format(_STAGED, names, DOCUMENTS)
+        )
+        values_of = itemgetter(*_STAGED_COLUMNS[:-1])
+        with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(_STAGED, names)) as copy:
+            for values, read in rows:
+                copy.write_row((*values_of(values), read))
+        yield _STAGED
+        conn.execute(sql.SQL("DELETE FROM {}").format(_STAGED))  # in an enclosing transaction
+
+
+def _staging(source: sql.Identifier, select: sql.Composable) -> sql.Composed:
+    """The statement staging the rows of `source`, answering `select` of the rows written."""
     names = sql.SQL(", ").join(map(sql.Identifier, ["billing_id", *STAGE_COLUMNS]))
-    # Typed by the table itself; `version` carries the version each row was read at.
-    records = [
-        {column: values[column] for column in ("billing_id", *STAGE_COLUMNS)} | {"version": read}
-        for values, read in rows
-    ]
-    query = sql.SQL(
-        "WITH v AS (SELECT * FROM jsonb_populate_recordset(NULL::{table}, %s)),"
-        " refreshed AS (UPDATE {table} AS d SET {assignments}, updated_at = now(),"
-        " version = d.version + 1 FROM v"
+    return sql.SQL(
+        "WITH refreshed AS (UPDATE {table} AS d SET {assignments}, updated_at = now(),"
+        " version = d.version + 1 FROM {source} AS v"
         " WHERE d.billing_id = v.billing_id AND d.version = v.version RETURNING d.*),"
-        " inserted AS (INSERT INTO {table} ({names}) SELECT {names} FROM v"
+        " inserted AS (INSERT INTO {table} ({names}) SELECT {names} FROM {source} AS v"
         " WHERE v.version IS NULL ON CONFLICT (billing_id) DO NOTHING RETURNING *),"
         " written AS (SELECT * FROM refreshed UNION ALL SELECT * FROM inserted)"
         " SELECT {select} FROM written"
     ).format(
         table=DOCUMENTS,
+        source=source,
         assignments=sql.SQL(", ").join(
             sql.SQL("{0} = v.{0}").format(sql.Identifier(column)) for column in STAGE_COLUMNS
         ),
         names=names,
         select=select,
     )
-    return query, [Jsonb(records, dumps=_json)]
-
-
-def _json(value: Any) -> str:
-    """Dates and times as ISO text, which Postgres reads back into the table's types."""
-    return json.dumps(value, default=lambda v: v.isoformat())
 
 
 def update(

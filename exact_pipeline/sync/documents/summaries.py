@@ -56,7 +56,8 @@ class PdfDigest:
 @dataclass(frozen=True, slots=True)
 class DocumentSummary(Signed):
     """A billing document without its lines' details or its PDF's bytes: what staging needs
-    (its ledger columns, what blocks it, its hashes). Its own columns are `BillingDocument`'s."""
+    (its ledger columns, what blocks it, its hashes). Its own columns are `BillingDocument`'s,
+    in `billing.read.DOCUMENT_FIELDS` order (built from them by position)."""
 
     id: str
     number: str
@@ -107,7 +108,7 @@ def read_summaries(
     headers = read_headers(conn, start, end)
     if not headers:
         return [], []
-    ids = [header.fields["id"] for header in headers]
+    ids = [header.id for header in headers]
     lines = {
         row[0]: row[1:]
         for row in conn.execute(
@@ -121,7 +122,7 @@ def read_summaries(
         }
     summaries, whole = [], []
     for header in headers:
-        doc_id = header.fields["id"]
+        doc_id = header.id
         positions, products, tax_rates, lines_json, plain = lines.get(
             doc_id, ((), (), (), "[]", True)
         )
@@ -130,12 +131,12 @@ def read_summaries(
             continue
         summaries.append(
             DocumentSummary(
-                **header.fields,
-                entity=header.entity,
-                customer=header.customer,
-                line_keys=tuple(zip(positions, products, tax_rates, strict=True)),
-                lines_json=as_python_json(lines_json),
-                pdf=pdfs.get(doc_id),
+                *header.own,
+                header.entity,
+                header.customer,
+                tuple(zip(positions, products, tax_rates, strict=True)),
+                as_python_json(lines_json),
+                pdfs.get(doc_id),
             )
         )
     return summaries, whole
