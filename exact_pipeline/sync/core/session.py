@@ -31,6 +31,7 @@ class SyncSession:
         now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.billing_url = billing_url
+        self.state_url = state_url
         self.mappings = mappings
         self.exact = exact
         self._now = now

@@ -70,7 +70,12 @@ from exact_pipeline.sync.documents.reports import (
     line_rows,
 )
 from exact_pipeline.sync.documents.staging import Prepared, prepare, stage_values
-from exact_pipeline.sync.documents.summaries import DocumentSummary, Staged, read_summaries
+from exact_pipeline.sync.documents.summaries import (
+    DocumentSummary,
+    Staged,
+    read_sources,
+    read_summaries,
+)
 from exact_pipeline.sync.documents.transform import DocumentPlan, blocking, plan_document
 
 __all__ = ["SyncEngine"]
@@ -90,10 +95,12 @@ _OUTCOME_OF_STATE = {
 }
 
 
-def _summaries(conn: psycopg.Connection, day: Window) -> list[Staged]:
-    """The day's documents as a stage reads them: summaries, and whole those Postgres cannot
-    hash in Python's form."""
-    summaries, whole = read_summaries(conn, day.start, day.end)
+def _summaries(
+    conn: psycopg.Connection, day: Window, sources: dict[str, str], ids: list[str]
+) -> list[Staged]:
+    """Of the day's documents, those of `ids` as a stage reads them: summaries (with their
+    `sources`), and whole those Postgres cannot hash in Python's form."""
+    summaries, whole = read_summaries(conn, day.start, day.end, sources, ids)
     documents: list[Staged] = [*summaries]
     if whole:
         documents += read_documents(conn, day.start, day.end, with_payments=False, ids=whole)
@@ -140,13 +147,31 @@ class SyncEngine(SyncSession):
         mapping tables without their lines' objects or PDFs' bytes. Only those previewed, and
         those Postgres cannot hash in Python's form, are read whole."""
         report = StageReport(window, rows=[], counts={})
-        with self._billing() as conn:  # the preview's
-            for day, documents in self._read_ahead(window, _summaries):
+        fingerprint = self.mappings.fingerprint()
+        with (
+            psycopg.connect(self.state_url, autocommit=True) as state,  # the reader's
+            self._snapshots() as conn,  # the preview's
+        ):
+
+            def to_stage(billing: psycopg.Connection, day: Window) -> list[Staged]:
+                """The day's documents whose rows a stage did not write from what billing
+                holds now, with these mapping tables (the others would be written as they are)."""
+                sources = read_sources(billing, day.start, day.end)
+                unchanged = ledger.unchanged_since_staged(
+                    state, list(sources), sources, fingerprint
+                )
+                ids = [billing_id for billing_id in sources if billing_id not in unchanged]
+                return _summaries(billing, day, sources, ids) if ids else []
+
+            for day, documents in self._read_ahead(window, to_stage):
                 self._stage(documents)
                 if room := PREVIEW_DOCUMENTS - len(report.rows):
                     rows = self.ledger_rows(day)[:room]
                     ids = [row.billing_id for row in rows]
-                    read = read_documents(conn, day.start, day.end, with_payments=False, ids=ids)
+                    with conn.transaction():
+                        read = read_documents(
+                            conn, day.start, day.end, with_payments=False, ids=ids
+                        )
                     plans = {d.id: plan_document(d, self.mappings) for d in read}
                     self._preview(report, rows, plans)
         report.counts = self.ledger_counts(window)
@@ -182,12 +207,16 @@ class SyncEngine(SyncSession):
         changed: list[tuple[dict[str, Any], int | None]] = []
         for document in documents:
             row = known.get(document.id)
+            source = None
             if isinstance(document, DocumentSummary):
-                digests, blocked = document.hashes, blocking(document, self.mappings)
+                digest, blocked = document.content_hash, blocking(document, self.mappings)
+                source = document.source_digest
             else:
                 whole = prepared[document.id] = prepare(document, self.mappings)
-                digests, blocked = whole.hashes, whole.blocked
-            values = stage_values(document, digests, blocked, row, self.mappings, fingerprint)
+                digest, blocked = whole.hashes.content, whole.blocked
+            values = stage_values(
+                document, digest, blocked, row, self.mappings, fingerprint, source
+            )
             if row and ledger.stages_nothing(row, values):
                 continue  # nothing new: the row keeps its version and its updated_at
             changed.append((values, row.version if row else None))

@@ -81,18 +81,7 @@ def hashes(document: BillingDocument) -> Hashes:
 def hashes_of(header: Header, lines_json: str, pdf: tuple[str, str] | None) -> Hashes:
     """`hashes` from the header, the lines as canonical JSON and the PDF's (file name, SHA-256
     of its bytes)."""
-    # The form ledgers hold: json.dumps(content, sort_keys=True, separators=(",", ":")) of
-    # the keys below, with the PDF's parts at "pdf" (`entry`: "pdf" null), written out in
-    # that order (a dict through `json` costs twice as much; the tests hold the two equal).
-    head = (
-        f'{{"amounts":[{header.amount_excluding_tax},{header.tax_amount},{header.total_amount}]'
-        f',"currency":{_string(header.currency)},"customer":{_string(header.customer.id)}'
-        f',"due_at":{_string(header.due_at and header.due_at.isoformat())}'
-        f',"entity":{_string(header.entity.id)},"issued_at":"{header.issued_at.isoformat()}"'
-        f',"lines":{lines_json},"number":{_string(header.number)}'
-        f',"original":{_string(header.original_invoice_id)},"pdf":'
-    )
-    tail = f',"purchase_order":{_string(header.purchase_order)},"type":{_string(header.type)}}}'
+    head, tail = _around_pdf(header, lines_json)
     entry = f"{head}null{tail}"
     if pdf is None:
         return Hashes(content=_sha(entry), pdf=None, entry=_sha(entry))
@@ -102,6 +91,34 @@ def hashes_of(header: Header, lines_json: str, pdf: tuple[str, str] | None) -> H
     pdf_digest = _sha(f'[{name}, "{pdf[1]}"]')
     return Hashes(
         content=_sha(f'{head}[{name},"{pdf[1]}"]{tail}'), pdf=pdf_digest, entry=_sha(entry)
+    )
+
+
+def content_of(header: Header, lines_json: str, pdf: tuple[str, str] | None) -> str:
+    """`hashes_of(…).content` alone (what a stage records)."""
+    head, tail = _around_pdf(header, lines_json)
+    if pdf is None:
+        return _sha(f"{head}null{tail}")
+    return _sha(f'{head}[{encode_basestring_ascii(pdf[0])},"{pdf[1]}"]{tail}')
+
+
+def _around_pdf(header: Header, lines_json: str) -> tuple[str, str]:
+    """The canonical text before and after the PDF's parts.
+
+    The form ledgers hold: json.dumps(content, sort_keys=True, separators=(",", ":")) of the
+    keys below, with the PDF's parts at "pdf" (`entry`: "pdf" null), written out in that
+    order (a dict through `json` costs twice as much; the tests hold the two equal)."""
+    head = (
+        f'{{"amounts":[{header.amount_excluding_tax},{header.tax_amount},{header.total_amount}]'
+        f',"currency":{_string(header.currency)},"customer":{_string(header.customer.id)}'
+        f',"due_at":{_string(header.due_at and header.due_at.isoformat())}'
+        f',"entity":{_string(header.entity.id)},"issued_at":"{header.issued_at.isoformat()}"'
+        f',"lines":{lines_json},"number":{_string(header.number)}'
+        f',"original":{_string(header.original_invoice_id)},"pdf":'
+    )
+    return (
+        head,
+        f',"purchase_order":{_string(header.purchase_order)},"type":{_string(header.type)}}}',
     )
 
 

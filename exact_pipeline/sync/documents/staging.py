@@ -144,16 +144,18 @@ def _correction_due(
 
 def stage_values(
     document: BillingDocument | DocumentSummary,
-    digests: Hashes,
+    digest: str,  # its content hash (`Hashes.content`)
     blocked: Blocked | None,  # what blocks its plan (`Prepared.blocked`, `transform.blocking`)
     row: LedgerRow | None,
     mappings: Mappings,
     fingerprint: str,
+    source: str | None = None,
 ) -> dict[str, Any]:
-    """The ledger columns the stage writes for the document (see `ledger.STAGE_COLUMNS`);
-    `fingerprint` is the mapping tables' (`Mappings.fingerprint()`)."""
+    """The ledger columns the stage writes for the document (see `ledger.STAGE_WRITES`);
+    `fingerprint` is the mapping tables' (`Mappings.fingerprint()`), `source` the digest of
+    the billing rows it was read from, when known (`summaries.read_sources`)."""
     setting = mappings.settings.corrections
-    evaluation = evaluate(document, row, blocked, digests.content, fingerprint, setting)
+    evaluation = evaluate(document, row, blocked, digest, fingerprint, setting)
     entity = mappings.settings.entities.get(document.entity.id)
     sign = document.sign
     return {
@@ -173,7 +175,8 @@ def stage_values(
         "total": sign * document.total_amount,
         "state": evaluation.state,
         "block_kind": evaluation.block_kind,
-        "payload_hash": digests.content,
+        "payload_hash": digest,
         "mapping_fingerprint": fingerprint,
         "last_error": evaluation.last_error,
+        "source_digest": source,
     }

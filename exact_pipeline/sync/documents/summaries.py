@@ -25,9 +25,8 @@ from exact_pipeline.billing.read import PDFS, Connection, optional_line_columns,
 from exact_pipeline.sync.documents.hashing import (
     LINE_JSON,
     LINES_PLAIN,
-    Hashes,
     as_python_json,
-    hashes_of,
+    content_of,
 )
 
 _LINES = f"""
@@ -42,6 +41,33 @@ FROM (SELECT l.invoice_id, l.position, l.product_id, l.description, l.quantity, 
            amount_excluding_tax, tax_rate_id, tax_amount, period_start, period_end)
 GROUP BY l.invoice_id
 """
+
+
+# Which versions of billing's rows a document's ledger row is staged from: Postgres gives every
+# write of a row a new `xmin` (the writing transaction), so the same digest means the same
+# rows as they were, and a changed row, line or PDF (added, changed or removed) a new one.
+# Airbyte's Postgres source detects changes by xmin the same way. Rows restored elsewhere get
+# new xmins: their documents are then evaluated once more, nothing worse.
+_SOURCES = """
+SELECT d.id, md5(ROW(d.xmin, e.xmin, c.xmin, o.xmin,
+    (SELECT array_agg(l.xmin ORDER BY l.position) FROM invoice_lines l WHERE l.invoice_id = d.id),
+    (SELECT p.xmin FROM invoice_pdfs p WHERE p.invoice_id = d.id))::text)
+FROM invoices d
+JOIN invoicing_entities e ON e.id = d.invoicing_entity_id
+JOIN customers c ON c.id = d.customer_id
+LEFT JOIN invoices o ON o.id = d.original_invoice_id
+WHERE d.issued_at >= %(start)s AND d.issued_at < %(end)s AND d.status <> 'draft'
+"""
+
+
+def read_sources(conn: Connection, start: datetime, end: datetime) -> dict[str, str]:
+    """The source digest (see `_SOURCES`) of each document `read_documents` reads for
+    [start, end), in its order."""
+    return dict(
+        conn.execute(
+            _SOURCES + " ORDER BY d.issued_at, d.id", {"start": start, "end": end}
+        ).fetchall()
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +105,7 @@ class DocumentSummary(Signed):
     line_keys: tuple[tuple[int, str | None, str], ...]  # `BillingDocument.line_keys`
     lines_json: str  # the lines as `hashes` encodes them
     pdf: PdfDigest | None  # None: the billing system holds no PDF for it
+    source_digest: str | None  # which versions of billing's rows it was read from (`read_sources`)
 
     @property
     def line_count(self) -> int:
@@ -89,10 +116,10 @@ class DocumentSummary(Signed):
         return self.pdf.size if self.pdf else None
 
     @property
-    def hashes(self) -> Hashes:
-        """`hashing.hashes` of the document read whole (the same digests)."""
+    def content_hash(self) -> str:
+        """`hashing.hashes(…).content` of the document read whole (the same digest)."""
         pdf = (self.pdf.file_name, self.pdf.sha256) if self.pdf else None
-        return hashes_of(self, self.lines_json, pdf)
+        return content_of(self, self.lines_json, pdf)
 
 
 # What staging takes: a document read whole, or its summary.
@@ -100,12 +127,18 @@ Staged = BillingDocument | DocumentSummary
 
 
 def read_summaries(
-    conn: Connection, start: datetime, end: datetime
+    conn: Connection,
+    start: datetime,
+    end: datetime,
+    sources: dict[str, str] | None = None,
+    ids: list[str] | None = None,
 ) -> tuple[list[DocumentSummary], list[str]]:
-    """The summaries of the documents `read_documents` reads for [start, end), in its order,
-    and the ids of those Postgres cannot hash in Python's form (a quantity or price below
-    10⁻⁶): read those whole."""
-    headers = read_headers(conn, start, end)
+    """The summaries of the documents `read_documents` reads for [start, end) (and, given
+    `ids`, among them), in its order, with their `sources` (read in the same transaction), and
+    the ids of those Postgres cannot hash in Python's form (a quantity or price below 10⁻⁶):
+    read those whole."""
+    sources = sources or {}
+    headers = read_headers(conn, start, end, ids)
     if not headers:
         return [], []
     ids = [header.id for header in headers]
@@ -137,6 +170,7 @@ def read_summaries(
                 tuple(zip(positions, products, tax_rates, strict=True)),
                 as_python_json(lines_json),
                 pdfs.get(doc_id),
+                sources.get(doc_id),
             )
         )
     return summaries, whole

@@ -185,22 +185,35 @@ def plan_document(
 def blocking(document: BillingDocument | DocumentSummary, mappings: Mappings) -> Blocked | None:
     """What `plan_document` would block the document for, or None when it plans it: the
     mapping tables' verdict without planning a line (what a stage needs of the plan)."""
-    causes, _ = _resolve(document, mappings, _header_entity(mappings.settings.invoice_push_mode))
-    return Blocked(causes=tuple(causes)) if causes else None
+    header = _header_entity(mappings.settings.invoice_push_mode)
+    # Beyond its number, a document's verdict follows from these alone: one that plans is
+    # remembered (most documents of a year share their line structure with many others).
+    entity = document.entity
+    key = (entity.id, entity.timezone, document.currency, document.is_credit_note)
+    key += (document.line_keys,)
+    planned = _per_tables("documents", mappings)
+    if key in planned and fits(header, "YourRef", document.number):
+        return None
+    causes, _ = _resolve(document, mappings, header)
+    if causes:
+        return Blocked(causes=tuple(causes))
+    if len(planned) >= _PLANNED_AT_MOST:
+        planned.clear()
+    planned[key] = True
+    return None
 
 
-# A line's codes follow from the mapping tables, its entity, product, tax rate and direction
-# alone: each is resolved once per tables (the frozen model last used; a run uses one), not
-# once per line of a year.
-_LineKey = tuple[str, str | None, str, bool]
-_resolved: tuple[Mappings, dict[_LineKey, LineCodes | Blocked]] | None = None
+_PLANNED_AT_MOST = 50_000  # tens of MB at most
+
+# What the mapping tables decide follows from them alone: kept per tables (the frozen model
+# last used; a run uses one), e.g. each line's codes once, not once per line of a year.
+_memos: dict[str, tuple[Mappings, dict[Any, Any]]] = {}
 
 
-def _resolved_lines(mappings: Mappings) -> dict[_LineKey, LineCodes | Blocked]:
-    global _resolved
-    memo = _resolved  # one read: threads (the divisions' pushes) may swap it meanwhile
+def _per_tables(name: str, mappings: Mappings) -> dict[Any, Any]:
+    memo = _memos.get(name)  # one read: threads (the divisions' pushes) may swap it meanwhile
     if memo is None or memo[0] is not mappings:
-        memo = _resolved = (mappings, {})
+        memo = _memos[name] = (mappings, {})
     return memo[1]
 
 
@@ -211,7 +224,7 @@ def _resolve(
     there is none, each line's codes."""
     causes = _header_causes(document, mappings, header)
     codes: list[LineCodes] = []
-    resolved_lines = _resolved_lines(mappings)
+    resolved_lines = _per_tables("lines", mappings)
     entity_id, credit_note = document.entity.id, document.is_credit_note
     for position, product_id, tax_rate_id in document.line_keys:
         key = (entity_id, product_id, tax_rate_id, credit_note)

@@ -36,6 +36,7 @@ def staged_values(billing_id: str) -> dict[str, Any]:
         "payload_hash": "h1",
         "mapping_fingerprint": "f1",
         "last_error": None,
+        "source_digest": None,
     }
 
 

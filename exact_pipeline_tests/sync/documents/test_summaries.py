@@ -15,13 +15,13 @@ import pytest
 
 from exact_pipeline.billing.models import BillingDocument
 from exact_pipeline.billing.read import read_documents
-from exact_pipeline.sync.documents import engine
+from exact_pipeline.sync.documents import engine, ledger
 from exact_pipeline.sync.documents.hashing import as_python_json, hashes
 from exact_pipeline.sync.documents.staging import prepare, stage_values
 from exact_pipeline.sync.documents.summaries import read_summaries
 from exact_pipeline.sync.documents.transform import blocking
 from exact_pipeline_tests.sync.builder import Billing, day_window
-from exact_pipeline_tests.sync.conftest import EngineFactory
+from exact_pipeline_tests.sync.conftest import EngineFactory, MappingFolder
 from exact_pipeline_tests.sync.documents.test_partial_pushes import known_customer
 
 TEAM = ("prod_team", "1", 9900, "tax_nl_21")
@@ -91,7 +91,7 @@ def test_summaries_hash_every_document_as_read_whole(billing: Billing) -> None:
     assert len(summaries) == len(documents) - 2
     for summary in summaries:
         document = documents[summary.id]
-        assert summary.hashes == hashes(document), document.number
+        assert summary.content_hash == hashes(document).content, document.number
         assert summary.line_keys == document.line_keys
         assert (summary.pdf_size, summary.line_count) == (document.pdf_size, document.line_count)
 
@@ -110,10 +110,10 @@ def test_a_summary_stages_the_values_of_the_document_read_whole(
         whole = prepare(documents[summary.id], mappings)
         assert blocking(summary, mappings) == whole.blocked
         from_summary = stage_values(
-            summary, summary.hashes, blocking(summary, mappings), None, mappings, fingerprint
+            summary, summary.content_hash, blocking(summary, mappings), None, mappings, fingerprint
         )
         from_whole = stage_values(
-            whole.document, whole.hashes, whole.blocked, None, mappings, fingerprint
+            whole.document, whole.hashes.content, whole.blocked, None, mappings, fingerprint
         )
         assert from_summary == from_whole
     states = {v["number"]: v["state"] for v in map(_staged(mappings, fingerprint), summaries)}
@@ -124,7 +124,7 @@ def test_a_summary_stages_the_values_of_the_document_read_whole(
 def _staged(mappings: Any, fingerprint: str) -> Callable[[Any], dict[str, Any]]:
     def values(summary: Any) -> dict[str, Any]:
         blocked = blocking(summary, mappings)
-        return stage_values(summary, summary.hashes, blocked, None, mappings, fingerprint)
+        return stage_values(summary, summary.content_hash, blocked, None, mappings, fingerprint)
 
     return values
 
@@ -148,3 +148,70 @@ def test_a_stage_reads_whole_only_what_it_previews_or_cannot_hash(
     first = report.rows[0]["number"]
     assert set(read_whole) == {"INV-3", "INV-4", first} and len(read_whole) == 3
     assert set(report.lines) <= {first}
+
+
+def test_a_stage_reads_only_what_changed_since_it_was_staged(
+    billing: Billing,
+    make_engine: EngineFactory,
+    mapping_folder: MappingFolder,
+    monkeypatch: pytest.MonkeyPatch,
+    state_url: str,
+) -> None:
+    """Billing's rows carry their versions (`xmin`): a document whose rows, customer, lines and
+    PDF are those its ledger row was staged from, with the same mapping tables, and whose row
+    nothing else wrote since, is not read at all; any change makes it read again."""
+    customers = [billing.customer(f"cus_{n}", f"Klant {n}") for n in range(6)]
+    made = [billing.document(f"INV-{n}", customers[n], [TEAM, TEAM]) for n in range(6)]
+    summarized: list[str] = []
+    real = engine.read_summaries
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        summaries, whole = real(*args, **kwargs)
+        summarized.extend(s.number for s in summaries)
+        return summaries, whole
+
+    monkeypatch.setattr(engine, "read_summaries", counting)
+    make_engine().stage(day_window())
+    assert sorted(summarized) == [f"INV-{n}" for n in range(6)]
+    summarized.clear()
+    make_engine().stage(day_window())
+    assert summarized == []  # nothing read, nothing written
+
+    before = {row.number: row for row in make_engine().ledger_rows(day_window())}
+    line = made[0].lines[1]
+    billing.execute(
+        "UPDATE invoice_lines SET description = 'Team plan, again' WHERE id = %s", line.id
+    )
+    billing.execute(
+        "UPDATE invoice_pdfs SET content = content || 'x'::bytea WHERE invoice_id = %s", made[1].id
+    )
+    billing.execute("UPDATE customers SET name = 'Klant twee' WHERE id = %s", customers[2].id)
+    dropped = made[3].lines[1]
+    with psycopg.connect(billing.url) as conn:  # one transaction: billing checks the sums
+        conn.execute("DELETE FROM invoice_lines WHERE id = %s", [dropped.id])
+        conn.execute(
+            "UPDATE invoices SET amount_excluding_tax = amount_excluding_tax - %s,"
+            " tax_amount = tax_amount - %s, total_amount = total_amount - %s WHERE id = %s",
+            [
+                dropped.amount_excluding_tax,
+                dropped.tax_amount,
+                dropped.amount_excluding_tax + dropped.tax_amount,
+                made[3].id,
+            ],
+        )
+    with psycopg.connect(state_url, autocommit=True) as conn:  # as a push writes a row
+        ledger.update(conn, made[4].id, attempts=1)
+    make_engine().stage(day_window())
+    assert sorted(summarized) == ["INV-0", "INV-1", "INV-2", "INV-3", "INV-4"]
+    after = {row.number: row for row in make_engine().ledger_rows(day_window())}
+    assert after["INV-0"].payload_hash != before["INV-0"].payload_hash
+    assert after["INV-1"].payload_hash != before["INV-1"].payload_hash
+    assert after["INV-2"].customer_name == "Klant twee"
+    assert after["INV-3"].line_count == 1
+    assert after["INV-4"].version == before["INV-4"].version + 1  # the push's write, no other
+    assert after["INV-5"].version == before["INV-5"].version
+    summarized.clear()
+
+    mapping_folder.setting("freshness_minutes", "90")  # other mapping tables: all read again
+    make_engine().stage(day_window())
+    assert sorted(summarized) == [f"INV-{n}" for n in range(6)]
