@@ -157,9 +157,7 @@ class SyncEngine(SyncSession):
                 """The day's documents whose rows a stage did not write from what billing
                 holds now, with these mapping tables (the others would be written as they are)."""
                 sources = read_sources(billing, day.start, day.end)
-                unchanged = ledger.unchanged_since_staged(
-                    state, list(sources), sources, fingerprint
-                )
+                unchanged = ledger.unchanged_since_staged(state, sources, fingerprint)
                 ids = [billing_id for billing_id in sources if billing_id not in unchanged]
                 return _summaries(billing, day, sources, ids) if ids else []
 

@@ -1,21 +1,21 @@
 """A billing document's identities (`Hashes`): what its Exact payload is made of, hashed in
 the form ledgers hold, so a change after posting is seen.
 
-Two roads to the same bytes. `hashes` takes a document read whole. `hashes_of` takes its header
-and the JSON of its lines as Postgres forms them (`LINES_JSON`, then `as_python_json`): a stage
-hashes a year that way without building a Python object per line (summaries.py). The tests hold
-both roads to the same digests, edge cases included.
+Two roads to the same bytes. `hashes` takes a document read whole. `hashes_of` and `content_of`
+take its header and its lines' JSON: Postgres forms that (`LINE_JSON`), Python decodes it and
+encodes it as it encodes lines (`canonical_lines`), so a stage hashes a year without building
+a Python object per line (summaries.py). The tests hold both roads to the same digests, edge
+cases included.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
-from typing import Protocol
+from typing import Any, Protocol
 
 from exact_pipeline.billing.models import BillingDocument, Customer, DocumentLine, InvoicingEntity
 
@@ -57,7 +57,7 @@ def hashes(document: BillingDocument) -> Hashes:
     once). And the PDF's identity (`pdf`): what the ledger records for the attachment in Exact,
     so a PDF corrected in billing before the entry is posted is seen."""
     pdf = document.pdf
-    lines = _CANONICAL(
+    lines = canonical_lines(
         [
             [
                 line.position,
@@ -126,6 +126,11 @@ def _string(text: str | None) -> str:
     return "null" if text is None else encode_basestring_ascii(text)
 
 
+def canonical_lines(lines: list[list[Any]]) -> str:
+    """The lines as the content hash holds them (`json`'s escapes, no spaces)."""
+    return _CANONICAL(lines)
+
+
 def content_hash(document: BillingDocument) -> str:
     return hashes(document).content
 
@@ -157,10 +162,10 @@ def _day(column: str) -> str:
     return f"""COALESCE('"' || to_char(l.{column}, 'YYYY-MM-DD') || '"', 'null')"""
 
 
-# One line of `hashes`' lines list, as SQL over `invoice_lines` aliased `l` (with its product
-# and tax rate ids and both period columns): Postgres's `numeric` text is Python's `str` of the
-# Decimal read from it, `to_json` escapes as `json` does but for characters from U+007F up,
-# which it leaves as they are (`as_python_json` escapes them).
+# One line of `hashes`' lines list as JSON, in SQL over `invoice_lines` aliased `l` (with its
+# product and tax rate ids and both period columns). Decoded, its values are Python's: the
+# strings as they are, Postgres's `numeric` text is Python's `str` of the Decimal read from it
+# (but see `LINES_PLAIN`), the days ISO.
 LINE_JSON = f"""'[' || l.position || ',' || COALESCE({_text("product_id")}, 'null')
     || ',' || {_text("description")} || ',"' || l.quantity || '","' || l.unit_amount || '",'
     || l.amount_excluding_tax || ',' || {_text("tax_rate_id")} || ',' || l.tax_amount
@@ -174,23 +179,6 @@ def _plain(column: str) -> str:
     return f"(l.{column} <> 0 AND abs(l.{column}) >= 0.000001 OR scale(l.{column}) <= 6)"
 
 
-# Whether `LINE_JSON` is the Python form for all of a document's lines (aggregated per document).
+# Whether `LINE_JSON` holds Python's values for all of a document's lines (aggregated per
+# document).
 LINES_PLAIN = f"bool_and({_plain('quantity')} AND {_plain('unit_amount')})"
-
-_BEYOND_ASCII = re.compile(r"[^\x00-\x7e]")
-
-
-def _escaped(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    code -= 0x10000  # beyond the BMP: a surrogate pair, as json writes it
-    return f"\\u{0xD800 | code >> 10:04x}\\u{0xDC00 | code & 0x3FF:04x}"
-
-
-def as_python_json(text: str) -> str:
-    """JSON Postgres formed, as `json` (`ensure_ascii`) forms it: every character from U+007F
-    up escaped. They can only be inside strings, so escaping them anywhere is right."""
-    if text.isascii() and "\x7f" not in text:
-        return text
-    return _BEYOND_ASCII.sub(_escaped, text)

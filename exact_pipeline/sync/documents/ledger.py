@@ -255,26 +255,28 @@ _STAGED_OF_VALUES = itemgetter(*STAGE_COLUMNS)
 
 
 def stages_nothing(row: LedgerRow, values: dict[str, Any]) -> bool:
-    """Whether staging `values` (`STAGE_COLUMNS` at least) would leave `row` as it is. Its
-    `source_digest` alone is no reason to write: a row that is what it should be costs no
-    write, though the next stage then evaluates it again (see `unchanged_since_staged`)."""
-    return bool(_STAGED_OF_ROW(row) == _STAGED_OF_VALUES(values))
+    """Whether staging `values` (`STAGE_WRITES`) would leave `row` as it is. Without a
+    `source_digest` (a document read whole, not from its summary), the row's stands: its
+    other values are the ones that digest vouches for."""
+    source = values.get("source_digest")
+    same = _STAGED_OF_ROW(row) == _STAGED_OF_VALUES(values)
+    return same and (source is None or source == row.source_digest)
 
 
-def unchanged_since_staged(
-    conn: Connection, billing_ids: Sequence[str], sources: dict[str, str], fingerprint: str
-) -> set[str]:
-    """Of `billing_ids`, those whose row a stage wrote from the billing rows `sources` names
-    (their `source_digest`) with these mapping tables, and nothing wrote since: staging them
-    again would write what they hold, so they need not be read (summaries.py)."""
+def unchanged_since_staged(conn: Connection, sources: dict[str, str], fingerprint: str) -> set[str]:
+    """Of the documents `sources` names (billing id → source digest), those whose row a stage
+    wrote or confirmed from these very billing rows with these mapping tables, and nothing wrote
+    since: staging them again would write what they hold, so they need not be read
+    (summaries.py). A row written since (a push, a put-back) is confirmed by the next stage:
+    one write, then none."""
     rows = conn.execute(
         sql.SQL(
             "SELECT billing_id, source_digest FROM {} WHERE billing_id = ANY(%s)"
             " AND mapping_fingerprint = %s AND source_digest IS NOT NULL"
         ).format(DOCUMENTS),
-        [list(billing_ids), fingerprint],
+        [list(sources), fingerprint],
     )
-    return {billing_id for billing_id, source in rows if sources.get(billing_id) == source}
+    return {billing_id for billing_id, source in rows if sources[billing_id] == source}
 
 
 def ensure_schema(conn: Connection) -> None:

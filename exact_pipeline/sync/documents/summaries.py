@@ -10,6 +10,7 @@ Three queries, whatever the number of documents: headers (`billing.read`'s), lin
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,15 +26,12 @@ from exact_pipeline.billing.read import PDFS, Connection, optional_line_columns,
 from exact_pipeline.sync.documents.hashing import (
     LINE_JSON,
     LINES_PLAIN,
-    as_python_json,
+    canonical_lines,
     content_of,
 )
 
 _LINES = f"""
-SELECT l.invoice_id, array_agg(l.position ORDER BY l.position),
-       array_agg(l.product_id ORDER BY l.position),
-       array_agg(l.tax_rate_id ORDER BY l.position),
-       '[' || string_agg({LINE_JSON}, ',' ORDER BY l.position) || ']', {LINES_PLAIN}
+SELECT l.invoice_id, '[' || string_agg({LINE_JSON}, ',' ORDER BY l.position) || ']', {LINES_PLAIN}
 FROM (SELECT l.invoice_id, l.position, l.product_id, l.description, l.quantity, l.unit_amount,
              l.amount_excluding_tax, l.tax_rate_id, l.tax_amount, {{optional}}
       FROM invoice_lines l WHERE l.invoice_id = ANY (%(ids)s))
@@ -151,24 +149,25 @@ def read_summaries(
     with conn.cursor(binary=True) as cursor:
         pdfs = {
             doc_id: PdfDigest(file_name, len(content), hashlib.sha256(content).hexdigest())
-            for doc_id, file_name, content in cursor.execute(PDFS, {"ids": ids})
+            for doc_id, file_name, content in cursor.execute(PDFS, {"ids": ids}).fetchall()
         }
     summaries, whole = [], []
     for header in headers:
         doc_id = header.id
-        positions, products, tax_rates, lines_json, plain = lines.get(
-            doc_id, ((), (), (), "[]", True)
-        )
+        lines_json, plain = lines.get(doc_id, ("[]", True))
         if not plain:
             whole.append(doc_id)
             continue
+        # Decoded, then encoded as `hashes` encodes lines: Python's escapes, whatever
+        # Postgres's. Each line is [position, product, …, tax rate at 6, …].
+        values = json.loads(lines_json)
         summaries.append(
             DocumentSummary(
                 *header.own,
                 header.entity,
                 header.customer,
-                tuple(zip(positions, products, tax_rates, strict=True)),
-                as_python_json(lines_json),
+                tuple((line[0], line[1], line[6]) for line in values),
+                canonical_lines(values),
                 pdfs.get(doc_id),
                 sources.get(doc_id),
             )
