@@ -15,7 +15,9 @@
     documents/   invoices and credit notes (and the customers they need)
       engine.py    `SyncEngine`: validate mappings, stage, link customers, push, reconcile
       mapping_check.py  the mapping tables against each division's master data
-      transform.py plan a document from the mapping tables, bind Exact's codes, hash it once
+      transform.py plan a document from the mapping tables, bind Exact's codes
+      hashing.py   a document's identities (content, entry, PDF), from it whole or its summary
+      summaries.py a day's documents as a stage reads them: no line objects, no PDF bytes kept
       staging.py   what the ledger should say about a document now (staged, blocked, flagged …)
       reasons.py   why a document waits, is blocked or flagged: every such sentence, worded once
       customers.py billing customers → Exact accounts: link, match or create
@@ -38,8 +40,11 @@ Arrows point down only: payments → documents → core, and each of them → `e
 and `billing`. Exact's own vocabulary (payload models, field limits, type codes, open items)
 lives in `exact`, never here.
 
-One pass per run: a window's documents are read, planned and hashed once per engine call
-(`staging.prepare`), and the push reuses that plan and those hashes; staging writes only the
-rows whose values changed, so the push staging again what the payloads step staged in the
-same run costs a read and no write; every ledger write returns the row it wrote.
+Staging reads summaries (`summaries.py`): Postgres forms the lines' JSON for the content hash
+and Python hashes each PDF as it arrives, so a stage builds no object per line and keeps no PDF;
+a document whose billing rows (by `xmin`), mapping tables and ledger row are unchanged since a
+stage wrote it is not read at all. The push reads its documents whole and prepares each once
+(`staging.prepare`: hashed, planned when needed); staging writes only the rows whose values
+changed, so the push staging again what the payloads step staged costs a read and no write;
+every ledger write returns the row it wrote.
 """
