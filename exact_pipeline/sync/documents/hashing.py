@@ -153,24 +153,18 @@ def _sha(text: str) -> str:
 
 # --- the lines' JSON, formed by Postgres --------------------------------------------------------
 
-
-def _text(column: str) -> str:
-    return f"to_json(l.{column})::text"
-
-
-def _day(column: str) -> str:
-    return f"""COALESCE('"' || to_char(l.{column}, 'YYYY-MM-DD') || '"', 'null')"""
-
-
+_LINE = (
+    "l.position, l.product_id, l.description, l.quantity::text, l.unit_amount::text,"
+    " l.amount_excluding_tax, l.tax_rate_id, l.tax_amount"
+)
 # One line of `hashes`' lines list as JSON, in SQL over `invoice_lines` aliased `l` (with its
 # product and tax rate ids and both period columns). Decoded, its values are Python's: the
 # strings as they are, Postgres's `numeric` text is Python's `str` of the Decimal read from it
-# (but see `LINES_PLAIN`), the days ISO.
-LINE_JSON = f"""'[' || l.position || ',' || COALESCE({_text("product_id")}, 'null')
-    || ',' || {_text("description")} || ',"' || l.quantity || '","' || l.unit_amount || '",'
-    || l.amount_excluding_tax || ',' || {_text("tax_rate_id")} || ',' || l.tax_amount
-    || CASE WHEN l.period_start IS NULL AND l.period_end IS NULL THEN ''
-       ELSE ',' || {_day("period_start")} || ',' || {_day("period_end")} END || ']'"""
+# (but see `LINES_PLAIN`), the days ISO, the period only when the line has one.
+LINE_JSON = f"""CASE WHEN l.period_start IS NULL AND l.period_end IS NULL
+    THEN json_build_array({_LINE})
+    ELSE json_build_array({_LINE}, to_char(l.period_start, 'YYYY-MM-DD'),
+                          to_char(l.period_end, 'YYYY-MM-DD')) END"""
 
 
 def _plain(column: str) -> str:

@@ -31,7 +31,7 @@ from exact_pipeline.sync.documents.hashing import (
 )
 
 _LINES = f"""
-SELECT l.invoice_id, '[' || string_agg({LINE_JSON}, ',' ORDER BY l.position) || ']', {LINES_PLAIN}
+SELECT l.invoice_id, json_agg({LINE_JSON} ORDER BY l.position)::text, {LINES_PLAIN}
 FROM (SELECT l.invoice_id, l.position, l.product_id, l.description, l.quantity, l.unit_amount,
              l.amount_excluding_tax, l.tax_rate_id, l.tax_amount, {{optional}}
       FROM invoice_lines l WHERE l.invoice_id = ANY (%(ids)s))
