@@ -23,11 +23,12 @@ from exact_pipeline.billing.models import BillingDocument, Customer
 from exact_pipeline.exact.models import Account, Journal
 from exact_pipeline.mapping import Cause
 from exact_pipeline.sync.documents.ledger import LedgerRow
+from exact_pipeline.sync.documents.summaries import Staged
 
 # --- billing ------------------------------------------------------------------------------
 
 
-def document_name(document: BillingDocument) -> str:
+def document_name(document: Staged) -> str:
     """ "Invoice F-2026-0001" or "Credit note C-2026-0001"."""
     kind = "Credit note" if document.is_credit_note else "Invoice"
     return f"{kind} {document.number}"
@@ -39,7 +40,7 @@ def _posted(row: LedgerRow) -> str:
     return f"after it was posted to Exact on {when:%Y-%m-%d}{number}"
 
 
-def voided_after_posting(document: BillingDocument, row: LedgerRow) -> str:
+def voided_after_posting(document: Staged, row: LedgerRow) -> str:
     return (
         f"{document_name(document)} was voided in billing {_posted(row)}: Exact is not changed "
         "automatically; post a credit note in billing (it syncs like any other document), or "
@@ -47,7 +48,7 @@ def voided_after_posting(document: BillingDocument, row: LedgerRow) -> str:
     )
 
 
-def changed_after_posting(document: BillingDocument, row: LedgerRow) -> str:
+def changed_after_posting(document: Staged, row: LedgerRow) -> str:
     return (
         f"{document_name(document)} changed in billing {_posted(row)}: Exact is not changed "
         "automatically; post a credit note in billing and issue a corrected invoice, or "
@@ -55,7 +56,7 @@ def changed_after_posting(document: BillingDocument, row: LedgerRow) -> str:
     )
 
 
-def voided_while_posting(document: BillingDocument) -> str:
+def voided_while_posting(document: Staged) -> str:
     return (
         f"{document_name(document)} was voided in billing while its entry was being posted to "
         "Exact: the next run asks Exact whether it arrived (then it is flagged: post a credit "
@@ -70,7 +71,7 @@ def voided(name: str) -> str:
 # --- corrections (`corrections: credit_and_repost`, corrections.py) -----------------------
 
 
-def correction_due(document: BillingDocument, row: LedgerRow) -> str:
+def correction_due(document: Staged, row: LedgerRow) -> str:
     return (
         f"{document_name(document)} changed in billing {_posted(row)}: the next push reverses "
         "that entry with a credit entry and posts the new content (corrections: "
@@ -78,7 +79,7 @@ def correction_due(document: BillingDocument, row: LedgerRow) -> str:
     )
 
 
-def reversal_due(document: BillingDocument, row: LedgerRow) -> str:
+def reversal_due(document: Staged, row: LedgerRow) -> str:
     return (
         f"{document_name(document)} was voided in billing {_posted(row)}: the next push "
         "reverses that entry with a credit entry (corrections: credit_and_repost)"
@@ -102,7 +103,7 @@ def posted_content_unknown(document: BillingDocument, row: LedgerRow) -> str:
     )
 
 
-def pdf_too_large(document: BillingDocument, size: int, maximum: int) -> str:
+def pdf_too_large(document: Staged, size: int, maximum: int) -> str:
     pdf_name = document.pdf.file_name if document.pdf else "?"
     return (
         f"{document_name(document)}: its PDF {pdf_name} (invoice_pdfs.content) is "

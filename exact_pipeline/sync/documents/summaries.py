@@ -4,7 +4,9 @@ content hash, and the keys their codes are mapped from), and no PDF kept (its by
 as they arrive). A stage of a year is then bounded by Postgres, not by building a million
 objects it would drop at once.
 
-Three queries, whatever the number of documents: headers (`billing.read`'s), lines, PDFs.
+Four queries a day, whatever the number of documents: the documents' sources (which versions
+of billing's rows they are: `read_sources`), then, for those to read, headers (`billing.read`'s),
+lines and PDFs.
 """
 
 from __future__ import annotations
