@@ -15,14 +15,14 @@ import pytest
 
 from exact_pipeline.billing.models import BillingDocument
 from exact_pipeline.billing.read import read_documents
-from exact_pipeline.sync.documents import engine, ledger
+from exact_pipeline.sync.documents import engine, ledger, summaries
 from exact_pipeline.sync.documents.hashing import hashes
 from exact_pipeline.sync.documents.staging import prepare, stage_values
 from exact_pipeline.sync.documents.summaries import read_summaries
 from exact_pipeline.sync.documents.transform import blocking
 from exact_pipeline_tests.sync.builder import Billing, day_window
 from exact_pipeline_tests.sync.conftest import EngineFactory, MappingFolder
-from exact_pipeline_tests.sync.documents.test_partial_pushes import known_customer
+from exact_pipeline_tests.sync.documents.test_partial_pushes import correct, known_customer
 
 TEAM = ("prod_team", "1", 9900, "tax_nl_21")
 # Texts Python and Postgres escape differently in JSON (from U+007F up; astral characters as
@@ -212,3 +212,37 @@ def test_a_stage_reads_only_what_changed_since_it_was_staged(
     mapping_folder.setting("freshness_minutes", "90")  # other mapping tables: all read again
     make_engine().stage(day_window())
     assert sorted(summarized) == [f"INV-{n}" for n in range(6)]
+
+
+def test_a_day_is_read_in_one_snapshot(
+    billing: Billing, make_engine: EngineFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document corrected while the stage reads its day (after its row, before its lines) is
+    staged as it was, whole, never half old and half new; the next stage sees the correction."""
+    document = billing.document("INV-1", known_customer(billing), [TEAM])
+    as_it_was = _read_whole(billing)
+    real = summaries.read_headers
+    corrected: list[bool] = []
+
+    def then_correct(*args: Any, **kwargs: Any) -> Any:
+        headers = real(*args, **kwargs)
+        if not corrected:
+            corrected.append(True)
+            correct(billing, document, quantity=2)  # committed by another connection
+        return headers
+
+    monkeypatch.setattr(summaries, "read_headers", then_correct)
+    make_engine().stage(day_window())
+    (row,) = make_engine().ledger_rows(day_window())
+    assert corrected
+    assert (row.amount, row.payload_hash) == (9900, hashes(as_it_was).content)
+
+    make_engine().stage(day_window())
+    (row,) = make_engine().ledger_rows(day_window())
+    assert (row.amount, row.payload_hash) == (19800, hashes(_read_whole(billing)).content)
+
+
+def _read_whole(billing: Billing) -> BillingDocument:
+    with psycopg.connect(billing.url) as conn:
+        (document,) = read_documents(conn, day_window().start, day_window().end)
+    return document
