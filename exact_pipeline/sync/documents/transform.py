@@ -426,10 +426,32 @@ class _Binder:
                     reasons.unusable_code(what, code, problem, self.division, origin)
                 )
 
+    def plan(self, plan: DocumentPlan, items: bool) -> list[_BoundLine]:
+        """The plan's header codes and each line's looked up (`items`: each line's item too,
+        first), then each line's cost centre and unit; what is missing is collected. One bound
+        line per planned line, in order."""
+        self.header(plan)
+        bound = [
+            _BoundLine(self.item(line) if items else None, self.gl(line), self.vat(line))
+            for line in plan.lines
+        ]
+        for line in plan.lines:
+            self.analytics(line, plan.document_date)
+        return bound
+
     def result(self, build: Callable[[], T]) -> T | Blocked:
         if self.causes:
             return Blocked(causes=tuple(dict.fromkeys(self.causes)))
         return build()
+
+
+@dataclass(frozen=True)
+class _BoundLine:
+    """A planned line's Exact ids, in the plan's line order."""
+
+    item: UUID | None  # sales_invoice mode only
+    gl: UUID
+    vat: str
 
 
 _NO_ID = UUID(int=0)  # placeholder while causes are collected; never sent
@@ -448,17 +470,7 @@ def sales_entry_payload(
     plan: DocumentPlan, master_data: MasterData, account: UUID, document: UUID | None
 ) -> SalesEntryPayload | Blocked:
     bind = _Binder(master_data, plan.division)
-    bind.header(plan)
-    lines = [
-        (
-            line,
-            bind.gl(line),
-            bind.vat(line),
-        )
-        for line in plan.lines
-    ]
-    for line in plan.lines:
-        bind.analytics(line, plan.document_date)
+    lines = bind.plan(plan, items=False)
     return bind.result(
         lambda: SalesEntryPayload(
             Customer=account,
@@ -475,9 +487,9 @@ def sales_entry_payload(
             ReportingPeriod=plan.reporting_period[1] if plan.reporting_period else None,
             SalesEntryLines=[
                 SalesEntryLinePayload(
-                    GLAccount=gl,
+                    GLAccount=bound.gl,
                     AmountFC=line.amount,
-                    VATCode=vat,
+                    VATCode=bound.vat,
                     VATAmountFC=line.vat,
                     Description=line.description,
                     Quantity=line.quantity,
@@ -486,7 +498,7 @@ def sales_entry_payload(
                     From=line.period_start,
                     To=line.period_end,
                 )
-                for line, gl, vat in lines
+                for line, bound in zip(plan.lines, lines, strict=True)
             ],
         )
     )
@@ -496,18 +508,7 @@ def sales_invoice_payload(
     plan: DocumentPlan, master_data: MasterData, account: UUID, document: UUID | None
 ) -> SalesInvoicePayload | Blocked:
     bind = _Binder(master_data, plan.division)
-    bind.header(plan)
-    lines = [
-        (
-            line,
-            bind.item(line),
-            bind.gl(line),
-            bind.vat(line),
-        )
-        for line in plan.lines
-    ]
-    for line in plan.lines:
-        bind.analytics(line, plan.document_date)
+    lines = bind.plan(plan, items=True)
     return bind.result(
         lambda: SalesInvoicePayload(
             OrderedBy=account,
@@ -523,9 +524,9 @@ def sales_invoice_payload(
             Remarks=plan.remarks,
             SalesInvoiceLines=[
                 SalesInvoiceLinePayload(
-                    Item=item,
-                    GLAccount=gl,
-                    VATCode=vat,
+                    Item=bound.item,
+                    GLAccount=bound.gl,
+                    VATCode=bound.vat,
                     Quantity=line.quantity,
                     UnitPrice=line.unit_price,
                     VATAmountFC=line.vat,
@@ -536,7 +537,7 @@ def sales_invoice_payload(
                     StartTime=line.period_start,
                     EndTime=line.period_end,
                 )
-                for line, item, gl, vat in lines
+                for line, bound in zip(plan.lines, lines, strict=True)
             ],
         )
     )
