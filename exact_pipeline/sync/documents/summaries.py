@@ -1,8 +1,7 @@
 """A window's documents as a stage needs them (`DocumentSummary`), read at a fraction of the
 cost of reading them whole: no Python object per line (Postgres forms the lines' JSON for the
 content hash, and the keys their codes are mapped from), and no PDF kept (its bytes are hashed
-as they arrive). A stage of a year is then bounded by Postgres, not by building a million
-objects it would drop at once.
+as they arrive): a stage of a year builds no million objects it would drop at once.
 
 Four queries a day, whatever the number of documents: the documents' sources (which versions
 of billing's rows they are: `read_sources`), then, for those to read, headers (`billing.read`'s),
