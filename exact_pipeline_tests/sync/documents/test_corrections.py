@@ -15,16 +15,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from exact_pipeline.billing.amounts import line_amounts
-from exact_pipeline.billing.models import BillingDocument
 from exact_pipeline.settings import STATE_SCHEMA
-from exact_pipeline.sync.core.money import to_major
 from exact_pipeline.sync.core.window import Window
 from exact_pipeline.sync.documents import corrections, ledger
 from exact_pipeline.sync.reconciliation.engine import Reconciler
 from exact_pipeline_tests.exact.conftest import NL, SandboxAdmin
 from exact_pipeline_tests.sync.builder import AMSTERDAM, Billing, day_window, pdf_bytes
 from exact_pipeline_tests.sync.conftest import EngineFactory, MappingFolder
+from exact_pipeline_tests.sync.documents.test_partial_pushes import reprice
 
 TEAM = ("prod_team", "1", 9900, "tax_nl_21")  # 99.00 + 20.79 VAT
 ENTRIES = "salesentry/SalesEntries"
@@ -33,25 +31,6 @@ ATTACHMENTS = "documents/DocumentAttachments"
 STORE = {"sales_entry": ENTRIES, "sales_invoice": INVOICES}
 KEY = {"sales_entry": "EntryID", "sales_invoice": "InvoiceID"}
 NOVEMBER = Window(datetime(2026, 11, 1, tzinfo=AMSTERDAM), datetime(2026, 12, 1, tzinfo=AMSTERDAM))
-
-
-def reprice(billing: Billing, document: BillingDocument, quantity: int) -> Decimal:
-    """Billing corrects the invoice's one line (quantity, hence amounts), not its PDF; returns
-    the new total in euros."""
-    (line,) = document.lines
-    amount, tax = line_amounts(Decimal(quantity), line.unit_amount, line.tax_rate.rate)
-    with psycopg.connect(billing.url) as conn:  # one transaction: billing checks the sums
-        conn.execute(
-            "UPDATE invoice_lines SET quantity = %s, amount_excluding_tax = %s,"
-            " tax_amount = %s WHERE id = %s",
-            (quantity, amount, tax, line.id),
-        )
-        conn.execute(
-            "UPDATE invoices SET amount_excluding_tax = %s, tax_amount = %s,"
-            " total_amount = %s WHERE id = %s",
-            (amount, tax, amount + tax, document.id),
-        )
-    return to_major(amount + tax, "EUR")
 
 
 def held(admin: SandboxAdmin, mode: str, number: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import psycopg
 from exact_pipeline.billing.amounts import line_amounts
 from exact_pipeline.billing.models import BillingDocument, Customer
 from exact_pipeline.settings import STATE_SCHEMA
+from exact_pipeline.sync.core.money import to_major
 from exact_pipeline.sync.documents import ledger
 from exact_pipeline.sync.documents.transform import MAX_PDF_BYTES
 from exact_pipeline_tests.exact.conftest import NL, SandboxAdmin
@@ -28,9 +29,9 @@ def known_customer(billing: Billing) -> Customer:
     return billing.customer("cus_known_01", "Bakkerij De Gouden Korenaar B.V.")
 
 
-def correct(billing: Billing, document: BillingDocument, quantity: int) -> bytes:
-    """Billing corrects the invoice: its one line's quantity, hence its amounts, and its PDF.
-    Returns the new PDF."""
+def reprice(billing: Billing, document: BillingDocument, quantity: int) -> Decimal:
+    """Billing corrects the invoice's one line (quantity, hence amounts), not its PDF; returns
+    the new total in euros."""
     (line,) = document.lines
     amount, tax = line_amounts(Decimal(quantity), line.unit_amount, line.tax_rate.rate)
     with psycopg.connect(billing.url) as conn:  # one transaction: billing checks the sums
@@ -44,6 +45,13 @@ def correct(billing: Billing, document: BillingDocument, quantity: int) -> bytes
             " total_amount = %s WHERE id = %s",
             (amount, tax, amount + tax, document.id),
         )
+    return to_major(amount + tax, "EUR")
+
+
+def correct(billing: Billing, document: BillingDocument, quantity: int) -> bytes:
+    """Billing corrects the invoice: its one line's quantity, hence its amounts, and its PDF.
+    Returns the new PDF."""
+    reprice(billing, document, quantity)
     pdf = pdf_bytes(f"{document.number} corrected")
     billing.execute("UPDATE invoice_pdfs SET content = %s WHERE invoice_id = %s", pdf, document.id)
     return pdf
