@@ -185,24 +185,46 @@ def in_sandbox(sandbox: SandboxProcess, number: str) -> bool:
     return any(row.get("YourRef") == number for row in rows)
 
 
-class RunLauncher:
-    """A fresh `dagster job execute` process per run request, as the daemon's launcher."""
+def connected_env(
+    sandbox: SandboxProcess, billing_url: str, folder: Path, mappings: Mappings
+) -> dict[str, str]:
+    """The sandbox at Exact's real limits, the app connected to every division of the
+    mapping tables, and the pipeline's environment for them."""
+    sandbox.admin("POST", "config", **EXACT_LIMITS)
+    config = sandbox_config(sandbox)
+    with open_exact(config, billing_url, BENCH_TOKEN_KEY) as exact:
+        exact.connect(consent(sandbox, config, mappings))
+    return {
+        "BILLING_DATABASE_URL": billing_url,
+        "EXACT_BASE_URL": config.base_url,
+        "EXACT_CLIENT_ID": config.client_id,
+        "EXACT_CLIENT_SECRET": config.client_secret,
+        "EXACT_REDIRECT_URI": config.redirect_uri,
+        "EXACT_TOKEN_KEY": BENCH_TOKEN_KEY,
+        "EXACT_MAPPINGS_DIR": str(folder),
+    }
 
-    def __init__(self, home: Path, env: dict[str, str], instance: dg.DagsterInstance) -> None:
-        self.home, self.env, self.instance = home, env, instance
+
+class RunLauncher:
+    """A fresh `dagster job execute` process per run request of `sensor`, as the daemon's
+    launcher starts one."""
+
+    def __init__(
+        self, home: Path, env: dict[str, str], instance: dg.DagsterInstance, sensor: str
+    ) -> None:
+        self.home, self.env, self.instance, self.sensor = home, env, instance, sensor
         coordinator = instance.run_coordinator
         self.dequeue_interval = float(getattr(coordinator, "dequeue_interval_seconds", 0))
 
     def launch(self, job: str, request: dg.RunRequest) -> subprocess.Popen[bytes]:
-        tags = {
-            **request.tags,
-            "dagster/partition": request.partition_key,
-            "dagster/run_key": request.run_key,
-            "dagster/sensor_name": SENSOR,
-        }
+        tags = {**request.tags, "dagster/run_key": request.run_key}
+        tags["dagster/sensor_name"] = self.sensor
+        if request.partition_key is not None:
+            tags["dagster/partition"] = request.partition_key
         command = [sys.executable, "-m", "dagster", "job", "execute"]
         command += ["-m", "exact_pipeline.definitions", "-a", "defs", "-j", job]
-        log = self.log(request.run_key or "").open("wb")
+        # Named after the run key, or numbered when the request has none.
+        log = self.log(request.run_key or str(len(os.listdir(self.home)))).open("wb")
         return subprocess.Popen(
             [*command, "--tags", json.dumps(tags)],
             env=self.env,
@@ -354,27 +376,14 @@ def bench_latency(admin_url: str, invoices: int, seed: int = 7) -> None:
         original = template(billing_url, mappings, midnight - timedelta(days=7), midnight)
         sandbox = SandboxProcess()
         try:
-            sandbox.admin("POST", "config", **EXACT_LIMITS)
-            config = sandbox_config(sandbox)
-            with open_exact(config, billing_url, BENCH_TOKEN_KEY) as exact:
-                exact.connect(consent(sandbox, config, mappings))
-            env = {
-                **os.environ,
-                "BILLING_DATABASE_URL": billing_url,
-                "EXACT_BASE_URL": config.base_url,
-                "EXACT_CLIENT_ID": config.client_id,
-                "EXACT_CLIENT_SECRET": config.client_secret,
-                "EXACT_REDIRECT_URI": config.redirect_uri,
-                "EXACT_TOKEN_KEY": BENCH_TOKEN_KEY,
-                "EXACT_MAPPINGS_DIR": str(folder),
-            }
+            env = {**os.environ, **connected_env(sandbox, billing_url, folder, mappings)}
             with dagster_home(dagster_url) as home, environment(env):
                 env["DAGSTER_HOME"] = str(home)
                 with dg.DagsterInstance.from_config(str(home)) as instance:
                     # The definitions as the code server loads them, in the run's environment.
                     defs = definitions.defs()
                     daemon = SensorDaemon(defs, instance)
-                    launcher = RunLauncher(home, env, instance)
+                    launcher = RunLauncher(home, env, instance, SENSOR)
                     daemon.tick()  # the first tick starts at the head (its catch-up is not run)
                     timeline = Timeline(
                         daemon,

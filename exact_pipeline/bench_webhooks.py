@@ -9,12 +9,9 @@ starts it (after a uniform share of the run queue's dequeue interval).
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,15 +28,16 @@ import uvicorn
 
 from exact_pipeline import definitions
 from exact_pipeline.bench_latency import (
+    RunLauncher,
     commit_copy,
+    connected_env,
     dagster_home,
     environment,
     mapping_folder,
     template,
 )
-from exact_pipeline.bench_setup import BENCH_TOKEN_KEY, consent, sandbox_config
+from exact_pipeline.bench_setup import BENCH_TOKEN_KEY, sandbox_config
 from exact_pipeline.demo.payments import register_demo_payments
-from exact_pipeline.demo.prepare import EXACT_LIMITS
 from exact_pipeline.demo.sandbox_process import SandboxProcess, free_port
 from exact_pipeline.demo.seed import seed_billing
 from exact_pipeline.exact.endpoints import SYNC_DELETED, SYNC_PAYMENT_TERMS
@@ -136,19 +134,8 @@ def measure_webhook_latency(admin_url: str, payments: int = 3, seed: int = 11) -
         numbers = [commit_copy(billing_url, original, i).number for i in range(1, payments + 1)]
         sandbox = SandboxProcess()
         try:
-            sandbox.admin("POST", "config", **EXACT_LIMITS)
+            env = connected_env(sandbox, billing_url, folder, mappings)
             config = sandbox_config(sandbox)
-            with open_exact(config, billing_url, BENCH_TOKEN_KEY) as exact:
-                exact.connect(consent(sandbox, config, mappings))
-            env = {
-                "BILLING_DATABASE_URL": billing_url,
-                "EXACT_BASE_URL": config.base_url,
-                "EXACT_CLIENT_ID": config.client_id,
-                "EXACT_CLIENT_SECRET": config.client_secret,
-                "EXACT_REDIRECT_URI": config.redirect_uri,
-                "EXACT_TOKEN_KEY": BENCH_TOKEN_KEY,
-                "EXACT_MAPPINGS_DIR": str(folder),
-            }
             with (
                 dagster_home(dagster_url) as home,
                 environment(env),
@@ -162,7 +149,8 @@ def measure_webhook_latency(admin_url: str, payments: int = 3, seed: int = 11) -
                     )
                     with open_exact(config, billing_url, BENCH_TOKEN_KEY) as exact:
                         subscribe_payments(exact, mappings, callback)
-                    timeline = Timeline(defs, instance, Launcher(home, run_env, instance), rng)
+                    launcher = RunLauncher(home, run_env, instance, SENSOR)
+                    timeline = Timeline(defs, instance, launcher, rng)
                     before = sync_reads(sandbox)
                     samples, runs = timeline.run(
                         numbers, lambda: pay_one(config, billing_url, mappings, rng)
@@ -180,28 +168,6 @@ def pay_one(config: Any, billing_url: str, mappings: Any, rng: random.Random) ->
     return str(paid["invoice"])
 
 
-class Launcher:
-    """A fresh `dagster job execute` process per run request, as the daemon's run launcher
-    starts one, after the run queue's dequeue wait."""
-
-    def __init__(self, home: Path, env: dict[str, str], instance: dg.DagsterInstance) -> None:
-        self.home, self.env = home, env
-        coordinator = instance.run_coordinator
-        self.dequeue_interval = float(getattr(coordinator, "dequeue_interval_seconds", 0))
-
-    def launch(self, request: dg.RunRequest) -> subprocess.Popen[bytes]:
-        tags = {**request.tags, "dagster/run_key": request.run_key, "dagster/sensor_name": SENSOR}
-        command = [sys.executable, "-m", "dagster", "job", "execute", "-m"]
-        command += ["exact_pipeline.definitions", "-a", "defs", "-j", JOB]
-        return subprocess.Popen(
-            [*command, "--tags", json.dumps(tags)],
-            env=self.env,
-            cwd=self.home,  # no stray .env file from the caller's folder
-            stdout=(self.home / f"run-{len(os.listdir(self.home))}.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-
-
 class Timeline:
     """The sensor daemon's ticks, the run queue and the launched runs, played while payments
     are registered one at a time."""
@@ -210,7 +176,7 @@ class Timeline:
         self,
         defs: dg.Definitions,
         instance: dg.DagsterInstance,
-        launcher: Launcher,
+        launcher: RunLauncher,
         rng: random.Random,
     ) -> None:
         self.defs, self.instance, self.launcher, self.rng = defs, instance, launcher, rng
@@ -265,7 +231,7 @@ class Timeline:
                         queued.append((time.time() + wait, request))
                 for entry in [q for q in queued if q[0] <= now]:
                     queued.remove(entry)
-                    self.runs.append(self.launcher.launch(entry[1]))
+                    self.runs.append(self.launcher.launch(JOB, entry[1]))
                 if current and current.present is None:
                     if in_billing(billing_url, current.invoice):
                         current.present = time.time()
