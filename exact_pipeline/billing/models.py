@@ -160,6 +160,11 @@ class BillingDocument(Signed):
         )
 
     @property
+    def line_structure(self) -> tuple[tuple[int, str | None, str], ...]:
+        """What a verdict on its line codes is remembered by (`line_keys`)."""
+        return self.line_keys
+
+    @property
     def line_count(self) -> int:
         return len(self.lines)
 

@@ -99,12 +99,10 @@ _OUTCOME_OF_STATE = {
 }
 
 
-def _summaries(
-    conn: psycopg.Connection, day: Window, sources: dict[str, str], ids: list[str]
-) -> list[Staged]:
-    """Of the day's documents, those of `ids` as a stage reads them: summaries (with their
-    `sources`), and whole those Postgres cannot hash in Python's form."""
-    summaries, whole = read_summaries(conn, day.start, day.end, sources, ids)
+def _summaries(conn: psycopg.Connection, day: Window, ids: list[str] | None = None) -> list[Staged]:
+    """Of the day's documents (those of `ids`, when given), as a stage reads them: summaries,
+    and whole those Postgres cannot hash in Python's form."""
+    summaries, whole = read_summaries(conn, day.start, day.end, ids)
     documents: list[Staged] = [*summaries]
     if whole:
         documents += read_documents(conn, day.start, day.end, with_payments=False, ids=whole)
@@ -157,10 +155,12 @@ class SyncEngine(SyncSession):
             def to_stage(reader: _Reader, day: Window) -> list[Staged]:
                 """The day's documents whose rows a stage did not write from what billing
                 holds now, with these mapping tables (the others would be written as they are)."""
+                staged = ledger.staged_sources(reader.state, day.start, day.end, fingerprint)
+                if not staged:  # none to skip (a first stage): no digests to compare
+                    return _summaries(reader.billing, day)
                 sources = read_sources(reader.billing, day.start, day.end)
-                unchanged = ledger.unchanged_since_staged(reader.state, sources, fingerprint)
-                ids = [billing_id for billing_id in sources if billing_id not in unchanged]
-                return _summaries(reader.billing, day, sources, ids) if ids else []
+                ids = [id_ for id_, source in sources.items() if staged.get(id_) != source]
+                return _summaries(reader.billing, day, ids) if ids else []
 
             for day, documents in self._read_ahead(window, to_stage):
                 self._stage(documents)

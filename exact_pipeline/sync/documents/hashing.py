@@ -1,23 +1,22 @@
 """A billing document's identities (`Hashes`): what its Exact payload is made of, hashed in
 the form ledgers hold, so a change after posting is seen.
 
-Two roads to the same bytes. `hashes` takes a document read whole. `hashes_of` and `content_of`
-take its header and its lines' JSON: Postgres forms that (`LINE_JSON`), Python decodes it and
-encodes it as it encodes lines (`canonical_lines`), so a stage hashes a year without building
-a Python object per line (summaries.py). The tests hold both roads to the same digests, edge
-cases included.
+Two roads to the same bytes. `hashes` takes a document read whole. A stage has Postgres write
+the canonical text around the PDF's parts (`CANONICAL_HEAD`, `CANONICAL_TAIL`), then hashes it
+with the PDF's (`content_of`): a year is hashed without a Python object per line or per value
+(summaries.py). The tests hold both roads to the same digests, edge cases included.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
-from typing import Any, Protocol
 
-from exact_pipeline.billing.models import BillingDocument, Customer, DocumentLine, InvoicingEntity
+from exact_pipeline.billing.models import BillingDocument, DocumentLine
 
 
 @dataclass(frozen=True)
@@ -30,23 +29,6 @@ class Hashes:
     entry: str
 
 
-class Header(Protocol):
-    """What of a document's header the content hash covers (a `BillingDocument` has it all)."""
-
-    number: str
-    type: str
-    currency: str
-    issued_at: datetime
-    due_at: datetime | None
-    amount_excluding_tax: int
-    tax_amount: int
-    total_amount: int
-    original_invoice_id: str | None
-    purchase_order: str | None
-    entity: InvoicingEntity
-    customer: Customer
-
-
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
 
@@ -56,8 +38,7 @@ def hashes(document: BillingDocument) -> Hashes:
     changes neither its lines nor its amounts), as are customer details (the account is linked
     once). And the PDF's identity (`pdf`): what the ledger records for the attachment in Exact,
     so a PDF corrected in billing before the entry is posted is seen."""
-    pdf = document.pdf
-    lines = canonical_lines(
+    lines = _CANONICAL(
         [
             [
                 line.position,
@@ -73,62 +54,46 @@ def hashes(document: BillingDocument) -> Hashes:
             for line in document.lines
         ]
     )
-    if pdf is None:
-        return hashes_of(document, lines, None)
-    return hashes_of(document, lines, (pdf.file_name, hashlib.sha256(pdf.content).hexdigest()))
-
-
-def hashes_of(header: Header, lines_json: str, pdf: tuple[str, str] | None) -> Hashes:
-    """`hashes` from the header, the lines as canonical JSON and the PDF's (file name, SHA-256
-    of its bytes)."""
-    head, tail = _around_pdf(header, lines_json)
-    entry = f"{head}null{tail}"
-    if pdf is None:
-        return Hashes(content=_sha(entry), pdf=None, entry=_sha(entry))
-    name = encode_basestring_ascii(pdf[0])
+    head, tail = _around_pdf(document, lines)
+    entry = _sha(f"{head}null{tail}")
+    if document.pdf is None:
+        return Hashes(content=entry, pdf=None, entry=entry)
+    pdf = (document.pdf.file_name, hashlib.sha256(document.pdf.content).hexdigest())
     # The PDF's digest keeps the form ledgers already hold (`attachment_digest`):
     # json.dumps([file name, sha]), with its default separators.
-    pdf_digest = _sha(f'[{name}, "{pdf[1]}"]')
-    return Hashes(
-        content=_sha(f'{head}[{name},"{pdf[1]}"]{tail}'), pdf=pdf_digest, entry=_sha(entry)
-    )
+    pdf_digest = _sha(f'[{encode_basestring_ascii(pdf[0])}, "{pdf[1]}"]')
+    return Hashes(content=content_of(head, tail, pdf), pdf=pdf_digest, entry=entry)
 
 
-def content_of(header: Header, lines_json: str, pdf: tuple[str, str] | None) -> str:
-    """`hashes_of(…).content` alone (what a stage records)."""
-    head, tail = _around_pdf(header, lines_json)
+def content_of(head: str, tail: str, pdf: tuple[str, str] | None) -> str:
+    """`hashes(…).content` from the canonical text around the PDF's parts (`_around_pdf`, or
+    Postgres's `CANONICAL_HEAD` and `CANONICAL_TAIL` made ASCII) and the PDF's (file name,
+    SHA-256 of its bytes)."""
     if pdf is None:
         return _sha(f"{head}null{tail}")
     return _sha(f'{head}[{encode_basestring_ascii(pdf[0])},"{pdf[1]}"]{tail}')
 
 
-def _around_pdf(header: Header, lines_json: str) -> tuple[str, str]:
+def _around_pdf(document: BillingDocument, lines_json: str) -> tuple[str, str]:
     """The canonical text before and after the PDF's parts.
 
     The form ledgers hold: json.dumps(content, sort_keys=True, separators=(",", ":")) of the
     keys below, with the PDF's parts at "pdf" (`entry`: "pdf" null), written out in that
     order (a dict through `json` costs twice as much; the tests hold the two equal)."""
+    d = document
     head = (
-        f'{{"amounts":[{header.amount_excluding_tax},{header.tax_amount},{header.total_amount}]'
-        f',"currency":{_string(header.currency)},"customer":{_string(header.customer.id)}'
-        f',"due_at":{_string(header.due_at and header.due_at.isoformat())}'
-        f',"entity":{_string(header.entity.id)},"issued_at":"{header.issued_at.isoformat()}"'
-        f',"lines":{lines_json},"number":{_string(header.number)}'
-        f',"original":{_string(header.original_invoice_id)},"pdf":'
+        f'{{"amounts":[{d.amount_excluding_tax},{d.tax_amount},{d.total_amount}]'
+        f',"currency":{_string(d.currency)},"customer":{_string(d.customer.id)}'
+        f',"due_at":{_string(d.due_at and d.due_at.isoformat())}'
+        f',"entity":{_string(d.entity.id)},"issued_at":"{d.issued_at.isoformat()}"'
+        f',"lines":{lines_json},"number":{_string(d.number)}'
+        f',"original":{_string(d.original_invoice_id)},"pdf":'
     )
-    return (
-        head,
-        f',"purchase_order":{_string(header.purchase_order)},"type":{_string(header.type)}}}',
-    )
+    return head, f',"purchase_order":{_string(d.purchase_order)},"type":{_string(d.type)}}}'
 
 
 def _string(text: str | None) -> str:
     return "null" if text is None else encode_basestring_ascii(text)
-
-
-def canonical_lines(lines: list[list[Any]]) -> str:
-    """The lines as the content hash holds them (`json`'s escapes, no spaces)."""
-    return _CANONICAL(lines)
 
 
 def content_hash(document: BillingDocument) -> str:
@@ -151,20 +116,54 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-# --- the lines' JSON, formed by Postgres --------------------------------------------------------
+# --- the canonical text, formed by Postgres ---------------------------------------------------
+# `_around_pdf`'s head and tail, in SQL over `invoices` aliased `d` and the document's lines'
+# aggregate `l` (`CANONICAL_LINES` as `text`), with one difference Python undoes (`ascii_json`):
+# Postgres's `to_json` escapes what `json` escapes below U+007F, the same way, and leaves the
+# rest as it is. A summary's digest is then one regex and one SHA-256 in Python (summaries.py);
+# the tests hold both roads to the same digests, edge cases included.
 
-_LINE = (
-    "l.position, l.product_id, l.description, l.quantity::text, l.unit_amount::text,"
-    " l.amount_excluding_tax, l.tax_rate_id, l.tax_amount"
-)
-# One line of `hashes`' lines list as JSON, in SQL over `invoice_lines` aliased `l` (with its
-# product and tax rate ids and both period columns). Decoded, its values are Python's: the
-# strings as they are, Postgres's `numeric` text is Python's `str` of the Decimal read from it
-# (but see `LINES_PLAIN`), the days ISO, the period only when the line has one.
-LINE_JSON = f"""CASE WHEN l.period_start IS NULL AND l.period_end IS NULL
-    THEN json_build_array({_LINE})
-    ELSE json_build_array({_LINE}, to_char(l.period_start, 'YYYY-MM-DD'),
-                          to_char(l.period_end, 'YYYY-MM-DD')) END"""
+
+def _sql_json(text: str) -> str:
+    """A text value (or NULL) as JSON."""
+    return f"coalesce(to_json({text})::text, 'null')"
+
+
+def _sql_iso(moment: str) -> str:
+    """A timestamptz as Python's `isoformat` writes it in the session's time zone (the one
+    psycopg reads it in): microseconds only when there are some."""
+    return (
+        f"""to_char({moment}, 'YYYY-MM-DD"T"HH24:MI:SS') || CASE"""
+        f" WHEN extract(microseconds FROM {moment})::int %% 1000000 <> 0"
+        f" THEN to_char({moment}, '.US') ELSE '' END || to_char({moment}, 'TZH:TZM')"
+    )
+
+
+def _sql_day(day: str) -> str:
+    return f"""coalesce('"' || to_char({day}, 'YYYY-MM-DD') || '"', 'null')"""
+
+
+# One line of `hashes`' lines list, over `invoice_lines` aliased `l` (both period columns): the
+# numerics as Postgres prints them, which is Python's `str` of their Decimal (but see
+# `LINES_PLAIN`); the period only when the line has one.
+CANONICAL_LINE = f"""'[' || l.position || ',' || {_sql_json("l.product_id")} || ','
+    || {_sql_json("l.description")} || ',"' || l.quantity::text || '","' || l.unit_amount::text
+    || '",' || l.amount_excluding_tax || ',' || {_sql_json("l.tax_rate_id")}
+    || ',' || l.tax_amount || CASE WHEN l.period_start IS NULL AND l.period_end IS NULL THEN ''
+       ELSE ',' || {_sql_day("l.period_start")} || ',' || {_sql_day("l.period_end")} END || ']'"""
+CANONICAL_LINES = f"'[' || string_agg({CANONICAL_LINE}, ',' ORDER BY l.position) || ']'"
+
+CANONICAL_HEAD = f"""'{{"amounts":[' || d.amount_excluding_tax || ',' || d.tax_amount || ','
+    || d.total_amount || '],"currency":' || {_sql_json("d.currency")}
+    || ',"customer":' || {_sql_json("d.customer_id")}
+    || ',"due_at":' || coalesce('"' || {_sql_iso("d.due_at")} || '"', 'null')
+    || ',"entity":' || {_sql_json("d.invoicing_entity_id")}
+    || ',"issued_at":"' || {_sql_iso("d.issued_at")} || '","lines":' || coalesce(l.text, '[]')
+    || ',"number":' || {_sql_json("d.number")}
+    || ',"original":' || {_sql_json("d.original_invoice_id")}
+    || ',"pdf":'"""
+CANONICAL_TAIL = f"""',"purchase_order":' || {_sql_json("d.purchase_order")}
+    || ',"type":' || {_sql_json("d.type::text")} || '}}'"""
 
 
 def _plain(column: str) -> str:
@@ -173,6 +172,35 @@ def _plain(column: str) -> str:
     return f"(l.{column} <> 0 AND abs(l.{column}) >= 0.000001 OR scale(l.{column}) <= 6)"
 
 
-# Whether `LINE_JSON` holds Python's values for all of a document's lines (aggregated per
+# Whether `CANONICAL_LINE` holds Python's values for all of a document's lines (aggregated per
 # document).
 LINES_PLAIN = f"bool_and({_plain('quantity')} AND {_plain('unit_amount')})"
+# Whether `_iso` writes the document's moments as Python does: an offset of whole minutes
+# (Python adds the seconds of a local mean time before 1900; `TZM` drops them).
+MOMENTS_PLAIN = (
+    "extract(timezone FROM d.issued_at)::int %% 60 = 0"
+    " AND coalesce(extract(timezone FROM d.due_at)::int %% 60 = 0, true)"
+)
+
+# After `encode("ascii", "backslashreplace")`: its escapes of U+0080 to U+00FF (`\xe9`) and
+# beyond the BMP (`\U0001f9fe`), each after an even run of backslashes (escaped ones are pairs).
+_LATIN = re.compile(r"(?<!\\)((?:\\\\)*)\\x")
+_ASTRAL = re.compile(r"(?<!\\)((?:\\\\)*)\\U([0-9a-f]{8})")
+
+
+def _surrogates(match: re.Match[str]) -> str:
+    code = int(match.group(2), 16) - 0x10000  # a surrogate pair, as `json` writes it
+    return f"{match.group(1)}\\u{0xD800 | code >> 10:04x}\\u{0xDC00 | code & 0x3FF:04x}"
+
+
+def ascii_json(text: str) -> str:
+    """Postgres's JSON text as `json` writes it (`ensure_ascii`): every character from U+007F
+    up as its escape (control characters are escaped already, the same way). Python's own
+    escapes do it in C; they differ from JSON's only below U+0100 and beyond the BMP."""
+    if text.isascii():
+        return text.replace("\x7f", "\\u007f")
+    escaped = text.encode("ascii", "backslashreplace").decode("ascii").replace("\x7f", "\\u007f")
+    # JSON's own escapes never put an `x` after a backslash; a literal backslash (an escaped
+    # pair) may: then the exact, slower way.
+    latin = _LATIN.sub(r"\1\\u00", escaped) if "\\\\" in text else escaped.replace("\\x", "\\u00")
+    return _ASTRAL.sub(_surrogates, latin) if "\\U" in latin else latin

@@ -1,11 +1,11 @@
 """A window's documents as a stage needs them (`DocumentSummary`), read at a fraction of the
-cost of reading them whole: no Python object per line (Postgres forms the lines' JSON for the
-content hash, and the keys their codes are mapped from), and no PDF kept (its bytes are hashed
-as they arrive): a stage of a year builds no million objects it would drop at once.
+cost of reading them whole: Postgres writes each document's canonical text around its PDF
+(hashing.py), so Python builds no object per line or per value, and no PDF is kept (its bytes
+are hashed as they arrive): a stage of a year builds no million objects it would drop at once.
 
-Four queries a day, whatever the number of documents: the documents' sources (which versions
-of billing's rows they are: `read_sources`), then, for those to read, headers (`billing.read`'s),
-lines and PDFs.
+Three queries a day, whatever the number of documents: the documents' sources (which versions
+of billing's rows they are: `read_sources`), then, for those to read, the documents with their
+lines' aggregate, then their PDFs.
 """
 
 from __future__ import annotations
@@ -14,53 +14,93 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
 from exact_pipeline.billing.models import (
     BillingDocument,
-    Customer,
     DocumentStatus,
     DocumentType,
     InvoicingEntity,
     Signed,
 )
-from exact_pipeline.billing.read import PDFS, Connection, optional_line_columns, read_headers
+from exact_pipeline.billing.read import Connection, optional_line_columns
 from exact_pipeline.sync.documents.hashing import (
-    LINE_JSON,
+    CANONICAL_HEAD,
+    CANONICAL_LINES,
+    CANONICAL_TAIL,
     LINES_PLAIN,
-    canonical_lines,
+    MOMENTS_PLAIN,
+    ascii_json,
     content_of,
 )
 
-_LINES = f"""
-SELECT l.invoice_id, json_agg({LINE_JSON} ORDER BY l.position)::text, {LINES_PLAIN}
-FROM (SELECT l.invoice_id, l.position, l.product_id, l.description, l.quantity, l.unit_amount,
-             l.amount_excluding_tax, l.tax_rate_id, l.tax_amount, {{optional}}
-      FROM invoice_lines l WHERE l.invoice_id = ANY (%(ids)s))
-     AS l (invoice_id, position, product_id, description, quantity, unit_amount,
-           amount_excluding_tax, tax_rate_id, tax_amount, period_start, period_end)
-GROUP BY l.invoice_id
+# Which versions of billing's rows a document's ledger row is staged from, over `invoices` `d`,
+# its entity `e` and its original `o`: Postgres gives every write of a row a new `xmin` (the
+# writing transaction), so the same digest means the same rows as they were, and a changed
+# row, line or PDF (added, changed or removed) a new one. Airbyte's Postgres source detects
+# changes by xmin the same way. Rows restored elsewhere get new xmins: their documents are then
+# evaluated once more, nothing worse.
+SOURCE_DIGEST = """md5(ROW(d.xmin, e.xmin,
+    (SELECT c.xmin FROM customers c WHERE c.id = d.customer_id), o.xmin,
+    (SELECT array_agg(l.xmin ORDER BY l.position) FROM invoice_lines l WHERE l.invoice_id = d.id),
+    (SELECT p.xmin FROM invoice_pdfs p WHERE p.invoice_id = d.id))::text)"""
+
+# The documents `read_documents` reads for [start, end) (and, given `ids`, among them).
+_READ = """d.issued_at >= %(start)s AND d.issued_at < %(end)s AND d.status <> 'draft'
+    AND (%(ids)s::text[] IS NULL OR d.id = ANY (%(ids)s))"""
+
+
+@cache
+def _summaries(optional: str) -> str:
+    """The query of the summaries, with the optional line columns `optional`
+    (`billing.read.optional_line_columns`)."""
+    return f"""
+SELECT d.id, d.number, d.type, d.status, d.currency, d.issued_at,
+       d.amount_excluding_tax, d.tax_amount, d.total_amount,
+       e.id, e.name, e.country, e.currency, e.timezone,
+       d.customer_id, (SELECT c.name FROM customers c WHERE c.id = d.customer_id),
+       coalesce(l.count, 0), coalesce(l.keys, '[]'), coalesce(l.plain, true) AND {MOMENTS_PLAIN},
+       {CANONICAL_HEAD}, {CANONICAL_TAIL}, {SOURCE_DIGEST}
+FROM invoices d
+JOIN invoicing_entities e ON e.id = d.invoicing_entity_id
+LEFT JOIN invoices o ON o.id = d.original_invoice_id
+LEFT JOIN (
+    SELECT l.invoice_id, count(*) AS count,
+           json_agg(json_build_array(l.position, l.product_id, l.tax_rate_id)
+                    ORDER BY l.position)::text AS keys,
+           {LINES_PLAIN} AS plain, {CANONICAL_LINES} AS text
+    FROM (SELECT l.invoice_id, l.position, l.product_id, l.description, l.quantity,
+                 l.unit_amount, l.amount_excluding_tax, l.tax_rate_id, l.tax_amount, {optional}
+          FROM invoice_lines l JOIN invoices d ON d.id = l.invoice_id WHERE {_READ})
+         AS l (invoice_id, position, product_id, description, quantity, unit_amount,
+               amount_excluding_tax, tax_rate_id, tax_amount, period_start, period_end)
+    GROUP BY l.invoice_id) l ON l.invoice_id = d.id
+WHERE {_READ}
+ORDER BY d.issued_at, d.id
 """
 
 
-# Which versions of billing's rows a document's ledger row is staged from: Postgres gives every
-# write of a row a new `xmin` (the writing transaction), so the same digest means the same
-# rows as they were, and a changed row, line or PDF (added, changed or removed) a new one.
-# Airbyte's Postgres source detects changes by xmin the same way. Rows restored elsewhere get
-# new xmins: their documents are then evaluated once more, nothing worse.
-_SOURCES = """
-SELECT d.id, md5(ROW(d.xmin, e.xmin, c.xmin, o.xmin,
-    (SELECT array_agg(l.xmin ORDER BY l.position) FROM invoice_lines l WHERE l.invoice_id = d.id),
-    (SELECT p.xmin FROM invoice_pdfs p WHERE p.invoice_id = d.id))::text)
+_OWN = slice(9)  # the summary's own fields, in its order
+_ENTITY = slice(9, 14)
+_PDFS = f"""
+SELECT p.invoice_id, p.file_name, p.content
+FROM invoice_pdfs p JOIN invoices d ON d.id = p.invoice_id
+WHERE {_READ}
+"""
+
+
+_SOURCES = f"""
+SELECT d.id, {SOURCE_DIGEST}
 FROM invoices d
 JOIN invoicing_entities e ON e.id = d.invoicing_entity_id
-JOIN customers c ON c.id = d.customer_id
 LEFT JOIN invoices o ON o.id = d.original_invoice_id
 WHERE d.issued_at >= %(start)s AND d.issued_at < %(end)s AND d.status <> 'draft'
 """
 
 
 def read_sources(conn: Connection, start: datetime, end: datetime) -> dict[str, str]:
-    """The source digest (see `_SOURCES`) of each document `read_documents` reads for
+    """The source digest (`SOURCE_DIGEST`) of each document `read_documents` reads for
     [start, end), in its order."""
     return dict(
         conn.execute(
@@ -69,20 +109,18 @@ def read_sources(conn: Connection, start: datetime, end: datetime) -> dict[str, 
     )
 
 
-@dataclass(frozen=True, slots=True)
-class PdfDigest:
-    """A billing PDF without its bytes."""
+@dataclass(slots=True)
+class CustomerName:
+    """A document's customer as the ledger names it."""
 
-    file_name: str
-    size: int  # bytes
-    sha256: str  # of the bytes, hex
+    id: str
+    name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: five times cheaper to build (see billing.models)
 class DocumentSummary(Signed):
-    """A billing document without its lines' details or its PDF's bytes: what staging needs
-    (its ledger columns, what blocks it, its hashes). Its own columns are `BillingDocument`'s,
-    in `billing.read.DOCUMENT_FIELDS` order (built from them by position)."""
+    """A billing document without its lines or its PDF: what staging needs (its ledger
+    columns, what blocks it, its content hash), by `BillingDocument`'s names."""
 
     id: str
     number: str
@@ -90,35 +128,22 @@ class DocumentSummary(Signed):
     status: DocumentStatus
     currency: str
     issued_at: datetime
-    due_at: datetime | None
     amount_excluding_tax: int
     tax_amount: int
     total_amount: int
-    original_invoice_id: str | None
-    original_invoice_number: str | None
-    purchase_order: str | None
-    created_at: datetime
-    updated_at: datetime
     entity: InvoicingEntity
-    customer: Customer
-    line_keys: tuple[tuple[int, str | None, str], ...]  # `BillingDocument.line_keys`
-    lines_json: str  # the lines as `hashes` encodes them
-    pdf: PdfDigest | None  # None: the billing system holds no PDF for it
-    source_digest: str | None  # which versions of billing's rows it was read from (`read_sources`)
+    customer: CustomerName
+    line_count: int
+    # `line_keys` as JSON: what `transform.blocking` remembers a verdict by
+    line_structure: str
+    pdf_size: int | None  # bytes; None: the billing system holds no PDF for it
+    content_hash: str  # `hashing.hashes(…).content` of the document read whole
+    source_digest: str  # which versions of billing's rows it was read from (`SOURCE_DIGEST`)
 
     @property
-    def line_count(self) -> int:
-        return len(self.line_keys)
-
-    @property
-    def pdf_size(self) -> int | None:
-        return self.pdf.size if self.pdf else None
-
-    @property
-    def content_hash(self) -> str:
-        """`hashing.hashes(…).content` of the document read whole (the same digest)."""
-        pdf = (self.pdf.file_name, self.pdf.sha256) if self.pdf else None
-        return content_of(self, self.lines_json, pdf)
+    def line_keys(self) -> tuple[tuple[int, str | None, str], ...]:
+        """`BillingDocument.line_keys`."""
+        return tuple((key[0], key[1], key[2]) for key in json.loads(self.line_structure))
 
 
 # What staging takes: a document read whole, or its summary.
@@ -126,51 +151,54 @@ Staged = BillingDocument | DocumentSummary
 
 
 def read_summaries(
-    conn: Connection,
-    start: datetime,
-    end: datetime,
-    sources: dict[str, str] | None = None,
-    ids: list[str] | None = None,
+    conn: Connection, start: datetime, end: datetime, ids: list[str] | None = None
 ) -> tuple[list[DocumentSummary], list[str]]:
     """The summaries of the documents `read_documents` reads for [start, end) (and, given
-    `ids`, among them), in its order, with their `sources` (read in the same transaction), and
-    the ids of those Postgres cannot hash in Python's form (a quantity or price below 10⁻⁶):
-    read those whole."""
-    sources = sources or {}
-    headers = read_headers(conn, start, end, ids)
-    if not headers:
+    `ids`, among them), in its order, and the ids of those Postgres cannot write in Python's
+    form (a quantity or price below 10⁻⁶, a moment in a local mean time): read those whole.
+    Read in one transaction, they are one snapshot (the caller's REPEATABLE READ)."""
+    params = {"start": start, "end": end, "ids": ids}
+    rows = conn.execute(_summaries(optional_line_columns(conn)), params).fetchall()
+    if not rows:
         return [], []
-    ids = [header.id for header in headers]
-    lines = {
-        row[0]: row[1:]
-        for row in conn.execute(
-            _LINES.format(optional=optional_line_columns(conn)), {"ids": ids}
-        ).fetchall()
-    }
-    with conn.cursor(binary=True) as cursor:
-        pdfs = {
-            doc_id: PdfDigest(file_name, len(content), hashlib.sha256(content).hexdigest())
-            for doc_id, file_name, content in cursor.execute(PDFS, {"ids": ids}).fetchall()
-        }
+    pdfs = pdf_digests(conn, params)
+    entities: dict[str, InvoicingEntity] = {}
+    customers: dict[str, CustomerName] = {}
     summaries, whole = [], []
-    for header in headers:
-        doc_id = header.id
-        lines_json, plain = lines.get(doc_id, ("[]", True))
-        if not plain:
+    for row in rows:
+        doc_id = row[0]
+        if not row[18]:
             whole.append(doc_id)
             continue
-        # Decoded, then encoded as `hashes` encodes lines: Python's escapes, whatever
-        # Postgres's. Each line is [position, product, …, tax rate at 6, …].
-        values = json.loads(lines_json)
+        entity_row = row[_ENTITY]
+        # One object per entity and customer, however many documents share it.
+        entity = entities.get(entity_row[0]) or entities.setdefault(
+            entity_row[0], InvoicingEntity(*entity_row)
+        )
+        customer = customers.get(row[14]) or customers.setdefault(
+            row[14], CustomerName(row[14], row[15])
+        )
+        pdf = pdfs.get(doc_id)
         summaries.append(
             DocumentSummary(
-                *header.own,
-                header.entity,
-                header.customer,
-                tuple((line[0], line[1], line[6]) for line in values),
-                canonical_lines(values),
-                pdfs.get(doc_id),
-                sources.get(doc_id),
+                *row[_OWN],
+                entity,
+                customer,
+                row[16],
+                row[17],
+                pdf[1] if pdf else None,
+                content_of(ascii_json(row[19]), ascii_json(row[20]), pdf and (pdf[0], pdf[2])),
+                row[21],
             )
         )
     return summaries, whole
+
+
+def pdf_digests(conn: Connection, params: dict[str, Any]) -> dict[str, tuple[str, int, str]]:
+    """The (file name, size, SHA-256) of the PDFs of the documents `params` selects (`_READ`):
+    the bytes are hashed as they arrive, and dropped."""
+    with conn.cursor(binary=True) as cursor:
+        return {
+            doc_id: (file_name, len(content), hashlib.sha256(content).hexdigest())
+            for doc_id, file_name, content in cursor.execute(_PDFS, params).fetchall()
+        }

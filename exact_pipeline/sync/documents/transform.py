@@ -190,7 +190,7 @@ def blocking(document: BillingDocument | DocumentSummary, mappings: Mappings) ->
     # remembered (most documents of a year share their line structure with many others).
     entity = document.entity
     key = (entity.id, entity.timezone, document.currency, document.is_credit_note)
-    key += (document.line_keys,)
+    key += (document.line_structure,)
     planned = _per_tables("documents", mappings)
     if key in planned and fits(header, "YourRef", document.number):
         return None

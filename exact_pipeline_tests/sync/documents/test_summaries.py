@@ -1,5 +1,5 @@
-"""Staging from summaries (issue 13.5): Postgres forms the lines' part of the content hash, so
-a stage builds no object per line and keeps no PDF; the digests, and so every ledger value,
+"""Staging from summaries (issue 13.5): Postgres writes the content hash's text around the PDF,
+so a stage builds no object per line and keeps no PDF; the digests, and so every ledger value,
 are those of the document read whole, down to the characters and numbers Python and Postgres
 print differently. Real Postgres."""
 
@@ -76,13 +76,13 @@ def test_summaries_hash_every_document_as_read_whole(billing: Billing) -> None:
     made = edge_cases(billing)
     window = day_window()
     with psycopg.connect(billing.url) as conn:
-        summaries, whole = read_summaries(conn, window.start, window.end)
+        read, whole = read_summaries(conn, window.start, window.end)
         documents = {d.id: d for d in read_documents(conn, window.start, window.end)}
     # Python prints a quantity below 10⁻⁶ with an exponent: only that one is read whole.
     assert set(whole) == {made["tiny"].id, made["numbers"].id}
-    assert {s.id for s in summaries} | set(whole) == set(documents)
-    assert len(summaries) == len(documents) - 2
-    for summary in summaries:
+    assert {s.id for s in read} | set(whole) == set(documents)
+    assert len(read) == len(documents) - 2
+    for summary in read:
         document = documents[summary.id]
         assert summary.content_hash == hashes(document).content, document.number
         assert summary.line_keys == document.line_keys
@@ -97,9 +97,9 @@ def test_a_summary_stages_the_values_of_the_document_read_whole(
     mappings = make_engine().mappings
     fingerprint = mappings.fingerprint()
     with psycopg.connect(billing.url) as conn:
-        summaries, _ = read_summaries(conn, window.start, window.end)
+        read, _ = read_summaries(conn, window.start, window.end)
         documents = {d.id: d for d in read_documents(conn, window.start, window.end)}
-    for summary in summaries:
+    for summary in read:
         whole = prepare(documents[summary.id], mappings)
         assert blocking(summary, mappings) == whole.blocked
         from_summary = stage_values(
@@ -109,7 +109,7 @@ def test_a_summary_stages_the_values_of_the_document_read_whole(
             whole.document, whole.hashes.content, whole.blocked, None, mappings, fingerprint
         )
         assert from_summary == from_whole
-    states = {v["number"]: v["state"] for v in map(_staged(mappings, fingerprint), summaries)}
+    states = {v["number"]: v["state"] for v in map(_staged(mappings, fingerprint), read)}
     assert states["INV-6"] == "blocked" and states["INV-7"] == "skipped_voided"
     assert states["INV-8"] == "blocked"  # no lines
 
@@ -160,9 +160,9 @@ def test_a_stage_reads_only_what_changed_since_it_was_staged(
     real = engine.read_summaries
 
     def counting(*args: Any, **kwargs: Any) -> Any:
-        summaries, whole = real(*args, **kwargs)
-        summarized.extend(s.number for s in summaries)
-        return summaries, whole
+        read, whole = real(*args, **kwargs)
+        summarized.extend(s.number for s in read)
+        return read, whole
 
     monkeypatch.setattr(engine, "read_summaries", counting)
     make_engine().stage(day_window())
@@ -217,21 +217,21 @@ def test_a_stage_reads_only_what_changed_since_it_was_staged(
 def test_a_day_is_read_in_one_snapshot(
     billing: Billing, make_engine: EngineFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A document corrected while the stage reads its day (after its row, before its lines) is
-    staged as it was, whole, never half old and half new; the next stage sees the correction."""
+    """A document corrected while the stage reads its day (after its row and lines, before its
+    PDF) is staged as it was, whole, never half old and half new, with the sources it was read
+    from; so the next stage sees the correction."""
     document = billing.document("INV-1", known_customer(billing), [TEAM])
     as_it_was = _read_whole(billing)
-    real = summaries.read_headers
+    real = summaries.pdf_digests
     corrected: list[bool] = []
 
     def then_correct(*args: Any, **kwargs: Any) -> Any:
-        headers = real(*args, **kwargs)
         if not corrected:
             corrected.append(True)
-            correct(billing, document, quantity=2)  # committed by another connection
-        return headers
+            correct(billing, document, quantity=2)  # lines, amounts and PDF, by another connection
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(summaries, "read_headers", then_correct)
+    monkeypatch.setattr(summaries, "pdf_digests", then_correct)
     make_engine().stage(day_window())
     (row,) = make_engine().ledger_rows(day_window())
     assert corrected
