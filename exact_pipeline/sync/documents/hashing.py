@@ -153,17 +153,17 @@ CANONICAL_LINE = f"""'[' || l.position || ',' || {_sql_json("l.product_id")} || 
        ELSE ',' || {_sql_day("l.period_start")} || ',' || {_sql_day("l.period_end")} END || ']'"""
 CANONICAL_LINES = f"'[' || string_agg({CANONICAL_LINE}, ',' ORDER BY l.position) || ']'"
 
-CANONICAL_HEAD = f"""'{{"amounts":[' || d.amount_excluding_tax || ',' || d.tax_amount || ','
-    || d.total_amount || '],"currency":' || {_sql_json("d.currency")}
-    || ',"customer":' || {_sql_json("d.customer_id")}
-    || ',"due_at":' || coalesce('"' || {_sql_iso("d.due_at")} || '"', 'null')
-    || ',"entity":' || {_sql_json("d.invoicing_entity_id")}
-    || ',"issued_at":"' || {_sql_iso("d.issued_at")} || '","lines":' || coalesce(l.text, '[]')
-    || ',"number":' || {_sql_json("d.number")}
-    || ',"original":' || {_sql_json("d.original_invoice_id")}
-    || ',"pdf":'"""
-CANONICAL_TAIL = f"""',"purchase_order":' || {_sql_json("d.purchase_order")}
-    || ',"type":' || {_sql_json("d.type::text")} || '}}'"""
+# One `concat`, not a chain of `||`: each `||` would copy the lines' text again.
+CANONICAL_HEAD = f"""concat('{{"amounts":[', d.amount_excluding_tax, ',', d.tax_amount, ',',
+    d.total_amount, '],"currency":', {_sql_json("d.currency")},
+    ',"customer":', {_sql_json("d.customer_id")},
+    ',"due_at":', coalesce('"' || {_sql_iso("d.due_at")} || '"', 'null'),
+    ',"entity":', {_sql_json("d.invoicing_entity_id")},
+    ',"issued_at":"', {_sql_iso("d.issued_at")}, '","lines":', coalesce(l.text, '[]'),
+    ',"number":', {_sql_json("d.number")}, ',"original":', {_sql_json("d.original_invoice_id")},
+    ',"pdf":')"""
+CANONICAL_TAIL = f"""concat(',"purchase_order":', {_sql_json("d.purchase_order")},
+    ',"type":', {_sql_json("d.type::text")}, '}}')"""
 
 
 def _plain(column: str) -> str:

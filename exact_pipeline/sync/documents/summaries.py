@@ -35,50 +35,58 @@ from exact_pipeline.sync.documents.hashing import (
     content_of,
 )
 
-# Which versions of billing's rows a document's ledger row is staged from, over `invoices` `d`,
-# its entity `e` and its original `o`: Postgres gives every write of a row a new `xmin` (the
-# writing transaction), so the same digest means the same rows as they were, and a changed
-# row, line or PDF (added, changed or removed) a new one. Airbyte's Postgres source detects
-# changes by xmin the same way. Rows restored elsewhere get new xmins: their documents are then
-# evaluated once more, nothing worse.
-SOURCE_DIGEST = """md5(ROW(d.xmin, e.xmin,
-    (SELECT c.xmin FROM customers c WHERE c.id = d.customer_id), o.xmin,
-    (SELECT array_agg(l.xmin ORDER BY l.position) FROM invoice_lines l WHERE l.invoice_id = d.id),
-    (SELECT p.xmin FROM invoice_pdfs p WHERE p.invoice_id = d.id))::text)"""
-
 # The documents `read_documents` reads for [start, end) (and, given `ids`, among them).
 _READ = """d.issued_at >= %(start)s AND d.issued_at < %(end)s AND d.status <> 'draft'
     AND (%(ids)s::text[] IS NULL OR d.id = ANY (%(ids)s))"""
 
+# Which versions of billing's rows a document's ledger row is staged from (over `_FROM`):
+# Postgres gives every write of a row a new `xmin` (the writing transaction), so the same
+# digest means the same rows as they were, and a changed row, line or PDF (added, changed or
+# removed) a new one. Airbyte's Postgres source detects changes by xmin the same way. Rows
+# restored elsewhere get new xmins: their documents are then evaluated once more, nothing worse.
+_SOURCE_DIGEST = """md5(ROW(d.xmin, e.xmin, c.xmin, o.xmin, l.versions,
+    (SELECT p.xmin FROM invoice_pdfs p WHERE p.invoice_id = d.id))::text)"""
+_VERSIONS = "array_agg(l.version ORDER BY l.position) AS versions"
 
-@cache
-def _summaries(optional: str) -> str:
-    """The query of the summaries, with the optional line columns `optional`
-    (`billing.read.optional_line_columns`)."""
+
+def _from(aggregates: str, optional: str = "NULL::date, NULL::date") -> str:
+    """The documents `_READ` selects, as `d`, with their entity `e`, customer `c` (its name and
+    xmin), original `o`, and `aggregates` of their lines `l` (`version`: a line's xmin), over
+    the optional line columns `optional` (`billing.read.optional_line_columns`)."""
     return f"""
-SELECT d.id, d.number, d.type, d.status, d.currency, d.issued_at,
-       d.amount_excluding_tax, d.tax_amount, d.total_amount,
-       e.id, e.name, e.country, e.currency, e.timezone,
-       d.customer_id, (SELECT c.name FROM customers c WHERE c.id = d.customer_id),
-       coalesce(l.count, 0), coalesce(l.keys, '[]'), coalesce(l.plain, true) AND {MOMENTS_PLAIN},
-       {CANONICAL_HEAD}, {CANONICAL_TAIL}, {SOURCE_DIGEST}
 FROM invoices d
 JOIN invoicing_entities e ON e.id = d.invoicing_entity_id
+-- A lookup per document (OFFSET 0 keeps it one): hashing every customer costs more per day.
+JOIN LATERAL (SELECT c.name, c.xmin FROM customers c WHERE c.id = d.customer_id OFFSET 0) c
+    ON true
 LEFT JOIN invoices o ON o.id = d.original_invoice_id
 LEFT JOIN (
-    SELECT l.invoice_id, count(*) AS count,
-           json_agg(json_build_array(l.position, l.product_id, l.tax_rate_id)
-                    ORDER BY l.position)::text AS keys,
-           {LINES_PLAIN} AS plain, {CANONICAL_LINES} AS text
-    FROM (SELECT l.invoice_id, l.position, l.product_id, l.description, l.quantity,
+    SELECT l.invoice_id, {aggregates}
+    FROM (SELECT l.invoice_id, l.xmin, l.position, l.product_id, l.description, l.quantity,
                  l.unit_amount, l.amount_excluding_tax, l.tax_rate_id, l.tax_amount, {optional}
           FROM invoice_lines l JOIN invoices d ON d.id = l.invoice_id WHERE {_READ})
-         AS l (invoice_id, position, product_id, description, quantity, unit_amount,
+         AS l (invoice_id, version, position, product_id, description, quantity, unit_amount,
                amount_excluding_tax, tax_rate_id, tax_amount, period_start, period_end)
     GROUP BY l.invoice_id) l ON l.invoice_id = d.id
 WHERE {_READ}
 ORDER BY d.issued_at, d.id
 """
+
+
+@cache
+def _summaries(optional: str) -> str:
+    """The query of the summaries, with the optional line columns `optional`."""
+    lines = f"""count(*) AS count,
+        json_agg(json_build_array(l.position, l.product_id, l.tax_rate_id)
+                 ORDER BY l.position)::text AS keys,
+        {LINES_PLAIN} AS plain, {CANONICAL_LINES} AS text, {_VERSIONS}"""
+    return f"""
+SELECT d.id, d.number, d.type, d.status, d.currency, d.issued_at,
+       d.amount_excluding_tax, d.tax_amount, d.total_amount,
+       e.id, e.name, e.country, e.currency, e.timezone, d.customer_id, c.name,
+       coalesce(l.count, 0), coalesce(l.keys, '[]'), coalesce(l.plain, true) AND {MOMENTS_PLAIN},
+       {CANONICAL_HEAD}, {CANONICAL_TAIL}, {_SOURCE_DIGEST}
+{_from(lines, optional)}"""
 
 
 _OWN = slice(9)  # the summary's own fields, in its order
@@ -88,25 +96,13 @@ SELECT p.invoice_id, p.file_name, p.content
 FROM invoice_pdfs p JOIN invoices d ON d.id = p.invoice_id
 WHERE {_READ}
 """
-
-
-_SOURCES = f"""
-SELECT d.id, {SOURCE_DIGEST}
-FROM invoices d
-JOIN invoicing_entities e ON e.id = d.invoicing_entity_id
-LEFT JOIN invoices o ON o.id = d.original_invoice_id
-WHERE d.issued_at >= %(start)s AND d.issued_at < %(end)s AND d.status <> 'draft'
-"""
+_SOURCES = f"SELECT d.id, {_SOURCE_DIGEST} {_from(_VERSIONS)}"
 
 
 def read_sources(conn: Connection, start: datetime, end: datetime) -> dict[str, str]:
-    """The source digest (`SOURCE_DIGEST`) of each document `read_documents` reads for
+    """The source digest (`_SOURCE_DIGEST`) of each document `read_documents` reads for
     [start, end), in its order."""
-    return dict(
-        conn.execute(
-            _SOURCES + " ORDER BY d.issued_at, d.id", {"start": start, "end": end}
-        ).fetchall()
-    )
+    return dict(conn.execute(_SOURCES, {"start": start, "end": end, "ids": None}).fetchall())
 
 
 @dataclass(slots=True)
@@ -138,7 +134,7 @@ class DocumentSummary(Signed):
     line_structure: str
     pdf_size: int | None  # bytes; None: the billing system holds no PDF for it
     content_hash: str  # `hashing.hashes(…).content` of the document read whole
-    source_digest: str  # which versions of billing's rows it was read from (`SOURCE_DIGEST`)
+    source_digest: str  # which versions of billing's rows it was read from (`_SOURCE_DIGEST`)
 
     @property
     def line_keys(self) -> tuple[tuple[int, str | None, str], ...]:
