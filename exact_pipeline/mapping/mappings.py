@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from exact_pipeline.mapping.errors import UnmappedEntityError
 from exact_pipeline.mapping.tables import EntityMapping, ProductMapping, SyncSettings
@@ -63,6 +63,7 @@ class Mappings(BaseModel):
     products: dict[str, ProductMapping]
     tax_codes: dict[str, str]  # tax_rate_id → Exact VAT code
     customer_links: dict[str, str]  # customer_id → Exact account code
+    _fingerprint: str | None = PrivateAttr(default=None)  # frozen: computed once
 
     def entity(self, entity_id: str) -> EntityMapping:
         try:
@@ -114,9 +115,11 @@ class Mappings(BaseModel):
         Any changed, added or removed value changes it. Comments, blank lines, whitespace around
         values, quoting, and the order of rows, columns and keys do not: they change no mapping.
         """
-        content = self.model_dump(mode="json", exclude={"folder"})
-        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        if self._fingerprint is None:
+            content = self.model_dump(mode="json", exclude={"folder"})
+            canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+            self._fingerprint = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        return self._fingerprint
 
     def unmapped_entity(self, entity_id: str) -> Cause:
         return Cause(

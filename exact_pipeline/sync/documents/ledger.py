@@ -292,7 +292,7 @@ def _select(where: sql.Composable) -> sql.Composed:
     )
 
 
-def _fetch(conn: Connection, query: sql.Composable, params: Any) -> list[LedgerRow]:
+def _fetch(conn: Connection, query: sql.Composable | str, params: Any) -> list[LedgerRow]:
     """Rows of a query selecting `mechanism.columns(LedgerRow)`, in that order: built from
     their positions, at half the cost of by name (a stage reads a year's rows)."""
     with conn.cursor(row_factory=args_row(LedgerRow)) as cur:
@@ -380,8 +380,8 @@ def stage_many(
     is left to that run (and not returned)."""
     if not rows:
         return []
-    with _staged_rows(conn, rows) as source:
-        return _fetch(conn, _staging(source, mechanism.columns(LedgerRow)), None)
+    with _staged_rows(conn, rows):
+        return _fetch(conn, _STAGE_MANY, None)
 
 
 def stage_all(conn: Connection, rows: Sequence[tuple[dict[str, Any], int | None]]) -> int:
@@ -389,8 +389,8 @@ def stage_all(conn: Connection, rows: Sequence[tuple[dict[str, Any], int | None]
     were written."""
     if not rows:
         return 0
-    with _staged_rows(conn, rows) as source:
-        found = conn.execute(_staging(source, sql.SQL("count(*)"))).fetchone()
+    with _staged_rows(conn, rows):
+        found = conn.execute(_STAGE_ALL).fetchone()
     return int(found[0]) if found else 0
 
 
@@ -403,7 +403,7 @@ _STAGED_COLUMNS = ("billing_id", *STAGE_WRITES, "version")
 @contextmanager
 def _staged_rows(
     conn: Connection, rows: Sequence[tuple[dict[str, Any], int | None]]
-) -> Iterator[sql.Identifier]:
+) -> Iterator[None]:
     """`rows` in the session's staging table (`version`: the version each was read at), in
     one transaction with what the block does with them."""
     names = sql.SQL(", ").join(map(sql.Identifier, _STAGED_COLUMNS))
@@ -425,7 +425,7 @@ def _staged_rows(
             copy.set_types(types)
             for values, read in rows:
                 copy.write_row((*values_of(values), read))
-        yield _STAGED
+        yield
         conn.execute(sql.SQL("DELETE FROM {}").format(_STAGED))  # in an enclosing transaction
 
 
@@ -448,26 +448,35 @@ def _staged_types(conn: Connection) -> list[str]:
     return types
 
 
-def _staging(source: sql.Identifier, select: sql.Composable) -> sql.Composed:
+def _staging(source: sql.Identifier, select: sql.Composable) -> str:
     """The statement staging the rows of `source`, answering `select` of the rows written."""
     names = sql.SQL(", ").join(map(sql.Identifier, ["billing_id", *STAGE_WRITES]))
-    return sql.SQL(
-        "WITH refreshed AS (UPDATE {table} AS d SET {assignments}, updated_at = now(),"
-        " version = d.version + 1 FROM {source} AS v"
-        " WHERE d.billing_id = v.billing_id AND d.version = v.version RETURNING d.*),"
-        " inserted AS (INSERT INTO {table} ({names}) SELECT {names} FROM {source} AS v"
-        " WHERE v.version IS NULL ON CONFLICT (billing_id) DO NOTHING RETURNING *),"
-        " written AS (SELECT * FROM refreshed UNION ALL SELECT * FROM inserted)"
-        " SELECT {select} FROM written"
-    ).format(
-        table=DOCUMENTS,
-        source=source,
-        assignments=sql.SQL(", ").join(
-            sql.SQL("{0} = v.{0}").format(sql.Identifier(column)) for column in STAGE_WRITES
-        ),
-        names=names,
-        select=select,
+    return (
+        sql.SQL(
+            "WITH refreshed AS (UPDATE {table} AS d SET {assignments}, updated_at = now(),"
+            " version = d.version + 1 FROM {source} AS v"
+            " WHERE d.billing_id = v.billing_id AND d.version = v.version RETURNING d.*),"
+            " inserted AS (INSERT INTO {table} ({names}) SELECT {names} FROM {source} AS v"
+            " WHERE v.version IS NULL ON CONFLICT (billing_id) DO NOTHING RETURNING *),"
+            " written AS (SELECT * FROM refreshed UNION ALL SELECT * FROM inserted)"
+            " SELECT {select} FROM written"
+        )
+        .format(
+            table=DOCUMENTS,
+            source=source,
+            assignments=sql.SQL(", ").join(
+                sql.SQL("{0} = v.{0}").format(sql.Identifier(column)) for column in STAGE_WRITES
+            ),
+            names=names,
+            select=select,
+        )
+        .as_string()
     )
+
+
+# Composed once: a stage of a year runs them once a day.
+_STAGE_MANY = _staging(_STAGED, mechanism.columns(LedgerRow))
+_STAGE_ALL = _staging(_STAGED, sql.SQL("count(*)"))
 
 
 def update(
