@@ -5,6 +5,8 @@ print differently. Real Postgres."""
 
 from __future__ import annotations
 
+import json
+import random
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -16,7 +18,7 @@ import pytest
 from exact_pipeline.billing.models import BillingDocument
 from exact_pipeline.billing.read import read_documents
 from exact_pipeline.sync.documents import engine, ledger, summaries
-from exact_pipeline.sync.documents.hashing import hashes
+from exact_pipeline.sync.documents.hashing import ascii_json, hashes
 from exact_pipeline.sync.documents.staging import prepare, stage_values
 from exact_pipeline.sync.documents.summaries import read_summaries
 from exact_pipeline.sync.documents.transform import blocking
@@ -27,7 +29,8 @@ from exact_pipeline_tests.sync.documents.test_partial_pushes import correct, kno
 TEAM = ("prod_team", "1", 9900, "tax_nl_21")
 # Texts Python and Postgres escape differently in JSON (from U+007F up; astral characters as
 # surrogate pairs), and those both escape (quotes, backslashes, control characters).
-AWKWARD = 'Café – “quoted” "plain" back\\slash \x01\t\n del\x7f receipt 🧾'
+# A backslash before an `x` or a `U` is text, not an escape.
+AWKWARD = 'Café – “quoted” "plain" back\\slash C:\\xe9 \\U0001f9fe \x01\t\n del\x7f receipt 🧾'
 
 
 def edge_cases(billing: Billing) -> dict[str, BillingDocument]:
@@ -70,6 +73,37 @@ def edge_cases(billing: Billing) -> dict[str, BillingDocument]:
         made["texts"].id,
     )
     return made
+
+
+def test_postgres_json_made_ascii_is_what_json_writes() -> None:
+    """`ascii_json` turns JSON that escapes only below U+007F (Postgres's `to_json`, here
+    `json`'s ensure_ascii=False, which escapes the same) into `json`'s ASCII form, for any mix
+    of backslashes, `x`, `U`, hex digits, Latin-1, BMP and astral characters, DEL and controls."""
+    alphabet = [
+        "a",
+        "\\",
+        "x",
+        "U",
+        "0",
+        "1",
+        "e",
+        "f",
+        "é",
+        "ÿ",
+        "€",
+        "Ā",
+        "🧾",
+        "\x7f",
+        '"',
+        "\n",
+        "\x01",
+    ]
+    draw = random.Random(13)
+    texts = ["".join(draw.choices(alphabet, k=draw.randint(0, 14))) for _ in range(20_000)]
+    for text in [*texts, AWKWARD]:
+        for value in (text, [text, "é", None]):
+            postgres_like = json.dumps(value, ensure_ascii=False)
+            assert ascii_json(postgres_like) == json.dumps(value), repr(text)
 
 
 def test_summaries_hash_every_document_as_read_whole(billing: Billing) -> None:
