@@ -34,7 +34,7 @@ Connection = psycopg.Connection[Any]
 T = TypeVar("T")
 
 # The first columns of _DOCUMENTS, by their BillingDocument field names.
-DOCUMENT_FIELDS = (
+_DOCUMENT_FIELDS = (
     "id",
     "number",
     "type",
@@ -51,7 +51,7 @@ DOCUMENT_FIELDS = (
     "created_at",
     "updated_at",
 )
-_OWN = slice(len(DOCUMENT_FIELDS))
+_OWN = slice(len(_DOCUMENT_FIELDS))
 _ENTITY = slice(_OWN.stop, _OWN.stop + 5)  # then the entity's columns
 _CUSTOMER = slice(_ENTITY.stop, None)  # and the customer's, in their models' field order
 _DOCUMENTS = """
@@ -81,7 +81,7 @@ WHERE l.invoice_id = ANY (%(ids)s)
 ORDER BY l.invoice_id, l.position
 """
 
-PDFS = "SELECT invoice_id, file_name, content FROM invoice_pdfs WHERE invoice_id = ANY (%(ids)s)"
+_PDFS = "SELECT invoice_id, file_name, content FROM invoice_pdfs WHERE invoice_id = ANY (%(ids)s)"
 
 _PAYMENTS = """
 SELECT p.id, p.invoice_id, d.number, d.type, d.invoicing_entity_id, d.customer_id, p.amount,
@@ -126,7 +126,7 @@ def read_documents(
     whether a voided document still needs posting (or reversing) is the sync layer's call.
     Without `with_payments`, each has none (one query fewer: the document sync needs none).
     """
-    headers = read_headers(conn, start, end, ids)
+    headers = _read_headers(conn, start, end, ids)
     if not headers:
         return []
     ids = [header.id for header in headers]
@@ -135,7 +135,7 @@ def read_documents(
     with conn.cursor(binary=True) as cursor:
         pdfs = {
             doc_id: DocumentPdf(file_name, bytes(content))
-            for doc_id, file_name, content in cursor.execute(PDFS, {"ids": ids}).fetchall()
+            for doc_id, file_name, content in cursor.execute(_PDFS, {"ids": ids}).fetchall()
         }
     payments: dict[str, list[Payment]] = defaultdict(list)
     if with_payments:
@@ -158,8 +158,8 @@ def read_documents(
 
 
 @dataclass(frozen=True, slots=True)
-class Header:
-    """A document's own columns (`BillingDocument`'s, in `DOCUMENT_FIELDS` order), its
+class _Header:
+    """A document's own columns (`BillingDocument`'s, in `_DOCUMENT_FIELDS` order), its
     entity, its customer."""
 
     own: tuple[Any, ...]
@@ -172,12 +172,12 @@ class Header:
 
     @property
     def fields(self) -> dict[str, Any]:
-        return dict(zip(DOCUMENT_FIELDS, self.own, strict=True))
+        return dict(zip(_DOCUMENT_FIELDS, self.own, strict=True))
 
 
-def read_headers(
+def _read_headers(
     conn: Connection, start: datetime, end: datetime, ids: list[str] | None = None
-) -> list[Header]:
+) -> list[_Header]:
     """What `read_documents` reads of each document before its lines, PDF and payments."""
     params = _check_window(start, end) | {"ids": ids}
     entities: dict[str, InvoicingEntity] = {}
@@ -192,7 +192,7 @@ def read_headers(
         customer = customers.get(customer_row[0]) or customers.setdefault(
             customer_row[0], Customer(*customer_row)
         )
-        headers.append(Header(row[_OWN], entity, customer))
+        headers.append(_Header(row[_OWN], entity, customer))
     return headers
 
 
