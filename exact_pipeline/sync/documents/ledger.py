@@ -448,26 +448,28 @@ def _staged_types(conn: Connection) -> list[str]:
     return types
 
 
-def _staging(source: sql.Identifier, select: sql.Composable) -> str:
-    """The statement staging the rows of `source`, answering `select` of the rows written."""
+def _staging(returning: sql.Composable, select: sql.Composable) -> str:
+    """The statement staging the rows of `_STAGED`, answering `select` of the rows written
+    (`returning` of each: data-modifying CTEs keep what they return until the end)."""
     names = sql.SQL(", ").join(map(sql.Identifier, ["billing_id", *STAGE_WRITES]))
     return (
         sql.SQL(
             "WITH refreshed AS (UPDATE {table} AS d SET {assignments}, updated_at = now(),"
             " version = d.version + 1 FROM {source} AS v"
-            " WHERE d.billing_id = v.billing_id AND d.version = v.version RETURNING d.*),"
-            " inserted AS (INSERT INTO {table} ({names}) SELECT {names} FROM {source} AS v"
-            " WHERE v.version IS NULL ON CONFLICT (billing_id) DO NOTHING RETURNING *),"
+            " WHERE d.billing_id = v.billing_id AND d.version = v.version RETURNING {returning}),"
+            " inserted AS (INSERT INTO {table} AS d ({names}) SELECT {names} FROM {source} AS v"
+            " WHERE v.version IS NULL ON CONFLICT (billing_id) DO NOTHING RETURNING {returning}),"
             " written AS (SELECT * FROM refreshed UNION ALL SELECT * FROM inserted)"
             " SELECT {select} FROM written"
         )
         .format(
             table=DOCUMENTS,
-            source=source,
+            source=_STAGED,
             assignments=sql.SQL(", ").join(
                 sql.SQL("{0} = v.{0}").format(sql.Identifier(column)) for column in STAGE_WRITES
             ),
             names=names,
+            returning=returning,
             select=select,
         )
         .as_string()
@@ -475,8 +477,8 @@ def _staging(source: sql.Identifier, select: sql.Composable) -> str:
 
 
 # Composed once: a stage of a year runs them once a day.
-_STAGE_MANY = _staging(_STAGED, mechanism.columns(LedgerRow))
-_STAGE_ALL = _staging(_STAGED, sql.SQL("count(*)"))
+_STAGE_MANY = _staging(sql.SQL("d.*"), mechanism.columns(LedgerRow))
+_STAGE_ALL = _staging(sql.SQL("d.billing_id"), sql.SQL("count(*)"))
 
 
 def update(
