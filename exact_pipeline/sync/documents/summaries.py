@@ -51,8 +51,10 @@ _VERSIONS = "array_agg(l.version ORDER BY l.position) AS versions"
 
 def _from(aggregates: str, optional: str = "NULL::date, NULL::date") -> str:
     """The documents `_READ` selects, as `d`, with their entity `e`, customer `c` (its name and
-    xmin), original `o`, and `aggregates` of their lines `l` (`version`: a line's xmin), over
-    the optional line columns `optional` (`billing.read.optional_line_columns`)."""
+    xmin), original `o`, and `aggregates` of their lines `l` (`version`: a line's xmin; no row
+    without lines), over the optional line columns `optional`
+    (`billing.read.optional_line_columns`). The lines are aggregated per document, straight
+    from their index in position order: no sort, no second pass over the day's invoices."""
     return f"""
 FROM invoices d
 JOIN invoicing_entities e ON e.id = d.invoicing_entity_id
@@ -60,14 +62,14 @@ JOIN invoicing_entities e ON e.id = d.invoicing_entity_id
 JOIN LATERAL (SELECT c.name, c.xmin FROM customers c WHERE c.id = d.customer_id OFFSET 0) c
     ON true
 LEFT JOIN invoices o ON o.id = d.original_invoice_id
-LEFT JOIN (
-    SELECT l.invoice_id, {aggregates}
-    FROM (SELECT l.invoice_id, l.xmin, l.position, l.product_id, l.description, l.quantity,
+LEFT JOIN LATERAL (
+    SELECT {aggregates}
+    FROM (SELECT l.xmin, l.position, l.product_id, l.description, l.quantity,
                  l.unit_amount, l.amount_excluding_tax, l.tax_rate_id, l.tax_amount, {optional}
-          FROM invoice_lines l JOIN invoices d ON d.id = l.invoice_id WHERE {_READ})
-         AS l (invoice_id, version, position, product_id, description, quantity, unit_amount,
+          FROM invoice_lines l WHERE l.invoice_id = d.id)
+         AS l (version, position, product_id, description, quantity, unit_amount,
                amount_excluding_tax, tax_rate_id, tax_amount, period_start, period_end)
-    GROUP BY l.invoice_id) l ON l.invoice_id = d.id
+    HAVING count(*) > 0) l ON true
 WHERE {_READ}
 ORDER BY d.issued_at, d.id
 """
