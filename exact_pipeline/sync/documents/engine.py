@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -162,20 +162,25 @@ class SyncEngine(SyncSession):
                 ids = [id_ for id_, source in sources.items() if staged.get(id_) != source]
                 return _summaries(reader.billing, day, ids) if ids else []
 
-            for day, documents in self._read_ahead(window, to_stage):
-                self._stage(documents)
-                if room := PREVIEW_DOCUMENTS - len(report.rows):
-                    rows = self.ledger_rows(day)[:room]
-                    ids = [row.billing_id for row in rows]
-                    with conn.transaction():
-                        read = read_documents(
-                            conn, day.start, day.end, with_payments=False, ids=ids
-                        )
-                    plans = {d.id: plan_document(d, self.mappings) for d in read}
-                    self._preview(report, rows, plans)
+            with self._writing() as write:
+                for day, documents in self._read_ahead(window, to_stage):
+                    write(self._evaluate(documents)[1])
+                    if room := PREVIEW_DOCUMENTS - len(report.rows):
+                        write.wait()  # the preview shows the rows as written
+                        self._preview_day(report, conn, day, room)
         report.counts = self.ledger_counts(window)
         report.documents = sum(report.counts.values())
         return report
+
+    def _preview_day(
+        self, report: StageReport, conn: psycopg.Connection, day: Window, room: int
+    ) -> None:
+        """Add the day's first `room` rows to the report's preview, with their plans."""
+        rows = self.ledger_rows(day)[:room]
+        ids = [row.billing_id for row in rows]
+        with conn.transaction():
+            read = read_documents(conn, day.start, day.end, with_payments=False, ids=ids)
+        self._preview(report, rows, {d.id: plan_document(d, self.mappings) for d in read})
 
     def _preview(
         self, report: StageReport, rows: list[LedgerRow], plans: dict[str, DocumentPlan | Blocked]
@@ -200,6 +205,15 @@ class SyncEngine(SyncSession):
         """Stage `documents`; those read whole are prepared (hashed, and planned when asked)
         for the push, and returned. A row whose values are already the ledger's is not
         written: staging what an earlier step of the run staged costs a read, no write."""
+        prepared, changed = self._evaluate(documents)
+        ledger.stage_all(self._state, changed)
+        return prepared
+
+    def _evaluate(
+        self, documents: Sequence[Staged]
+    ) -> tuple[dict[str, Prepared], list[tuple[dict[str, Any], int | None]]]:
+        """`_stage` without the write: the documents read whole, prepared, and the rows to
+        write (`ledger.stage_all`), each with the version it was read at."""
         known = ledger.documents(self._state, [d.id for d in documents])
         fingerprint = self.mappings.fingerprint()
         prepared: dict[str, Prepared] = {}
@@ -219,10 +233,7 @@ class SyncEngine(SyncSession):
             if row and ledger.stages_nothing(row, values):
                 continue  # nothing new: the row keeps its version and its updated_at
             changed.append((values, row.version if row else None))
-        # One statement for them all; a row another run changed since it was read is left to
-        # that run.
-        ledger.stage_all(self._state, changed)
-        return prepared
+        return prepared, changed
 
     # --- customers -----------------------------------------------------------------------------
 
@@ -538,6 +549,17 @@ class SyncEngine(SyncSession):
             yield day, documents
 
     @contextmanager
+    def _writing(self) -> Iterator[_Writer]:
+        """A stage's ledger writes, on their own thread and connection (`_Writer`)."""
+        with (
+            psycopg.connect(self.state_url, autocommit=True) as conn,
+            ThreadPoolExecutor(max_workers=1) as thread,
+        ):
+            writer = _Writer(conn, thread)
+            yield writer
+            writer.wait()
+
+    @contextmanager
     def _snapshots(self) -> Iterator[psycopg.Connection]:
         """A billing connection whose transactions are REPEATABLE READ: the reads of one
         document (its row, lines, PDF) in one see one snapshot, so a document changed meanwhile
@@ -587,6 +609,26 @@ class _Reader:
 
     billing: psycopg.Connection
     state: psycopg.Connection
+
+
+class _Writer:
+    """Writes a day's staged rows (`ledger.stage_all`: one statement for them all; a row another
+    run changed since it was read is left to that run) while the next day is evaluated: in
+    order, one day at a time, its error raised by the next call."""
+
+    def __init__(self, conn: psycopg.Connection, thread: ThreadPoolExecutor) -> None:
+        self._conn, self._thread = conn, thread
+        self._writing: Future[int] | None = None
+
+    def __call__(self, rows: list[tuple[dict[str, Any], int | None]]) -> None:
+        self.wait()
+        self._writing = self._thread.submit(ledger.stage_all, self._conn, rows)
+
+    def wait(self) -> None:
+        """Until the last day given is written."""
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            writing.result()
 
 
 # Days read ahead, each by its own thread: a day's reads wait on Postgres half the time, so two
