@@ -174,6 +174,11 @@ class BillingDocument(Signed):
         return len(self.pdf.content) if self.pdf else None
 
     @property
+    def pdf_name(self) -> str | None:
+        """The PDF's file name; None without a PDF."""
+        return self.pdf.file_name if self.pdf else None
+
+    @property
     def paid_amount(self) -> int:
         return sum(p.amount for p in self.payments)
 

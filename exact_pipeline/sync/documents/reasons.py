@@ -104,9 +104,8 @@ def posted_content_unknown(document: BillingDocument, row: LedgerRow) -> str:
 
 
 def pdf_too_large(document: Staged, size: int, maximum: int) -> str:
-    pdf_name = document.pdf.file_name if document.pdf else "?"
     return (
-        f"{document_name(document)}: its PDF {pdf_name} (invoice_pdfs.content) is "
+        f"{document_name(document)}: its PDF {document.pdf_name or '?'} (invoice_pdfs.content) is "
         f"{size:,} bytes, over the {maximum:,} bytes that fit in Exact's "
         "10 MB request limit once base64-encoded; nothing was sent to Exact. Store a smaller "
         "PDF for it in billing (e.g. with compressed images): the next run then posts the "

@@ -134,7 +134,8 @@ class DocumentSummary(Signed):
     line_count: int
     # `line_keys` as JSON: what `transform.blocking` remembers a verdict by
     line_structure: str
-    pdf_size: int | None  # bytes; None: the billing system holds no PDF for it
+    pdf_name: str | None  # its file name; None: the billing system holds no PDF for it
+    pdf_size: int | None  # bytes
     content_hash: str  # `hashing.hashes(…).content` of the document read whole
     source_digest: str  # which versions of billing's rows it was read from (`_SOURCE_DIGEST`)
 
@@ -184,6 +185,7 @@ def read_summaries(
                 customer,
                 row[16],
                 row[17],
+                pdf[0] if pdf else None,
                 pdf[1] if pdf else None,
                 content_of(ascii_json(row[19]), ascii_json(row[20]), pdf and (pdf[0], pdf[2])),
                 row[21],

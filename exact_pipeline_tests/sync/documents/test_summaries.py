@@ -22,7 +22,7 @@ from exact_pipeline.sync.documents.hashing import ascii_json, hashes
 from exact_pipeline.sync.documents.staging import prepare, stage_values
 from exact_pipeline.sync.documents.summaries import read_summaries
 from exact_pipeline.sync.documents.transform import blocking
-from exact_pipeline_tests.sync.builder import Billing, day_window
+from exact_pipeline_tests.sync.builder import Billing, day_window, pdf_bytes
 from exact_pipeline_tests.sync.conftest import EngineFactory, MappingFolder
 from exact_pipeline_tests.sync.documents.test_partial_pushes import correct, known_customer
 
@@ -126,7 +126,12 @@ def test_summaries_hash_every_document_as_read_whole(billing: Billing) -> None:
 def test_a_summary_stages_the_values_of_the_document_read_whole(
     billing: Billing, make_engine: EngineFactory
 ) -> None:
-    edge_cases(billing)
+    made = edge_cases(billing)
+    too_large = billing.document("INV-9", made["plain"].customer, [TEAM])
+    large = pdf_bytes("INV-9") + b"\0" * (10 * 1024 * 1024)  # over Exact's 10 MB as it is
+    billing.execute(
+        "UPDATE invoice_pdfs SET content = %s WHERE invoice_id = %s", large, too_large.id
+    )
     window = day_window()
     mappings = make_engine().mappings
     fingerprint = mappings.fingerprint()
@@ -146,6 +151,9 @@ def test_a_summary_stages_the_values_of_the_document_read_whole(
     states = {v["number"]: v["state"] for v in map(_staged(mappings, fingerprint), read)}
     assert states["INV-6"] == "blocked" and states["INV-7"] == "skipped_voided"
     assert states["INV-8"] == "blocked"  # no lines
+    # Its PDF named in the reason, as when read whole.
+    reasons = {v["number"]: v["last_error"] for v in map(_staged(mappings, fingerprint), read)}
+    assert states["INV-9"] == "blocked" and "its PDF INV-9.pdf (invoice_pdfs" in reasons["INV-9"]
 
 
 def _staged(mappings: Any, fingerprint: str) -> Callable[[Any], dict[str, Any]]:
