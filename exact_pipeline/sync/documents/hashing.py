@@ -120,7 +120,7 @@ def _sha(text: str) -> str:
 # `_around_pdf`'s head and tail, in SQL over `invoices` aliased `d` and the document's lines'
 # aggregate `l` (`CANONICAL_LINES` as `text`), with one difference Python undoes (`ascii_json`):
 # Postgres's `to_json` escapes what `json` escapes below U+007F, the same way, and leaves the
-# rest as it is. A summary's digest is then one regex and one SHA-256 in Python (summaries.py);
+# rest as it is. A summary's digest is then `ascii_json` and one SHA-256 in Python (summaries.py);
 # the tests hold both roads to the same digests, edge cases included.
 
 
@@ -175,7 +175,7 @@ def _plain(column: str) -> str:
 # Whether `CANONICAL_LINE` holds Python's values for all of a document's lines (aggregated per
 # document).
 LINES_PLAIN = f"bool_and({_plain('quantity')} AND {_plain('unit_amount')})"
-# Whether `_iso` writes the document's moments as Python does: an offset of whole minutes
+# Whether `_sql_iso` writes the document's moments as Python does: an offset of whole minutes
 # (Python adds the seconds of a local mean time before 1900; `TZM` drops them).
 MOMENTS_PLAIN = (
     "extract(timezone FROM d.issued_at)::int %% 60 = 0"

@@ -153,7 +153,7 @@ def stage_values(
 ) -> dict[str, Any]:
     """The ledger columns the stage writes for the document (see `ledger.STAGE_WRITES`);
     `fingerprint` is the mapping tables' (`Mappings.fingerprint()`), `source` the digest of
-    the billing rows it was read from, when known (`summaries.read_sources`)."""
+    the billing rows it was read from, when known (`DocumentSummary.source_digest`)."""
     setting = mappings.settings.corrections
     evaluation = evaluate(document, row, blocked, digest, fingerprint, setting)
     entity = mappings.settings.entities.get(document.entity.id)

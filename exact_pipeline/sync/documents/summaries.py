@@ -3,9 +3,9 @@ cost of reading them whole: Postgres writes each document's canonical text aroun
 (hashing.py), so Python builds no object per line or per value, and no PDF is kept (its bytes
 are hashed as they arrive): a stage of a year builds no million objects it would drop at once.
 
-Three queries a day, whatever the number of documents: the documents' sources (which versions
-of billing's rows they are: `read_sources`), then, for those to read, the documents with their
-lines' aggregate, then their PDFs.
+At most three queries a day, whatever the number of documents: the documents' sources (which
+versions of billing's rows they are: `read_sources`, only when the ledger holds rows staged on
+that day), then, for those to read, the documents with their lines' aggregate, then their PDFs.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from exact_pipeline.sync.documents.hashing import (
 _READ = """d.issued_at >= %(start)s AND d.issued_at < %(end)s AND d.status <> 'draft'
     AND (%(ids)s::text[] IS NULL OR d.id = ANY (%(ids)s))"""
 
-# Which versions of billing's rows a document's ledger row is staged from (over `_FROM`):
+# Which versions of billing's rows a document's ledger row is staged from (over `_from`):
 # Postgres gives every write of a row a new `xmin` (the writing transaction), so the same
 # digest means the same rows as they were, and a changed row, line or PDF (added, changed or
 # removed) a new one. Airbyte's Postgres source detects changes by xmin the same way. Rows
