@@ -174,7 +174,7 @@ class LedgerRow:
     updated_at: datetime
     synced_at: datetime | None
     version: int
-    # Billing's rows the stage last wrote it from (summaries.SOURCE_DIGEST); None once anything
+    # Billing's rows the stage last wrote it from (summaries._SOURCE_DIGEST); None once anything
     # else wrote the row: only a stage vouches that the row is what that source stages.
     source_digest: str | None = None
 
@@ -398,6 +398,13 @@ def stage_all(conn: Connection, rows: Sequence[tuple[dict[str, Any], int | None]
 # passing them as parameters), typed by the ledger's columns; emptied after each use.
 _STAGED = sql.Identifier("ledger_documents_staged")
 _STAGED_COLUMNS = ("billing_id", *STAGE_WRITES, "version")
+_STAGED_NAMES = sql.SQL(", ").join(map(sql.Identifier, _STAGED_COLUMNS))
+_CREATE_STAGED = sql.SQL(
+    "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT {} FROM {} WITH NO DATA"
+).format(_STAGED, _STAGED_NAMES, DOCUMENTS)
+_COPY_STAGED = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(_STAGED, _STAGED_NAMES)
+_EMPTY_STAGED = sql.SQL("DELETE FROM {}").format(_STAGED)
+_VALUES_STAGED = itemgetter(*_STAGED_COLUMNS[:-1])  # of a row's values; its version follows
 
 
 @contextmanager
@@ -406,27 +413,19 @@ def _staged_rows(
 ) -> Iterator[None]:
     """`rows` in the session's staging table (`version`: the version each was read at), in
     one transaction with what the block does with them."""
-    names = sql.SQL(", ").join(map(sql.Identifier, _STAGED_COLUMNS))
     with conn.transaction():
         # Staged rows are derived from billing and the ledger: a crash that lost the last
         # commits loses nothing the next stage does not write again, so it need not wait for
         # the disk (the push's own writes do).
         conn.execute("SET LOCAL synchronous_commit = off")
-        conn.execute(
-            sql.SQL(
-                "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS"
-                " AS SELECT {} FROM {} WITH NO DATA"
-            ).format(_STAGED, names, DOCUMENTS)
-        )
-        values_of = itemgetter(*_STAGED_COLUMNS[:-1])
-        copying = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(_STAGED, names)
+        conn.execute(_CREATE_STAGED)
         types = _staged_types(conn)  # before the COPY holds the connection
-        with conn.cursor().copy(copying) as copy:
+        with conn.cursor().copy(_COPY_STAGED) as copy:
             copy.set_types(types)
             for values, read in rows:
-                copy.write_row((*values_of(values), read))
+                copy.write_row((*_VALUES_STAGED(values), read))
         yield
-        conn.execute(sql.SQL("DELETE FROM {}").format(_STAGED))  # in an enclosing transaction
+        conn.execute(_EMPTY_STAGED)  # in an enclosing transaction
 
 
 # Binary: a third of text's cost to write (no escaping), and none to parse. Its columns' types,
