@@ -131,12 +131,9 @@ def _sql_json(text: str) -> str:
 
 def _sql_iso(moment: str) -> str:
     """A timestamptz as Python's `isoformat` writes it in the session's time zone (the one
-    psycopg reads it in): microseconds only when there are some."""
-    return (
-        f"""to_char({moment}, 'YYYY-MM-DD"T"HH24:MI:SS') || CASE"""
-        f" WHEN extract(microseconds FROM {moment})::int %% 1000000 <> 0"
-        f" THEN to_char({moment}, '.US') ELSE '' END || to_char({moment}, 'TZH:TZM')"
-    )
+    psycopg reads it in): microseconds only when there are some (one `to_char`, a third of
+    three's cost; `.000000` can stand nowhere else in it)."""
+    return f"""replace(to_char({moment}, 'YYYY-MM-DD"T"HH24:MI:SS.USTZH:TZM'), '.000000', '')"""
 
 
 def _sql_day(day: str) -> str:
@@ -176,10 +173,11 @@ def _plain(column: str) -> str:
 # document).
 LINES_PLAIN = f"bool_and({_plain('quantity')} AND {_plain('unit_amount')})"
 # Whether `_sql_iso` writes the document's moments as Python does: an offset of whole minutes
-# (Python adds the seconds of a local mean time before 1900; `TZM` drops them).
+# (Python adds the seconds of a local mean time before 1900; `TZM` drops them). `date_part`: a
+# float, at a fraction of `extract`'s numeric's cost.
 MOMENTS_PLAIN = (
-    "extract(timezone FROM d.issued_at)::int %% 60 = 0"
-    " AND coalesce(extract(timezone FROM d.due_at)::int %% 60 = 0, true)"
+    "date_part('timezone', d.issued_at)::int %% 60 = 0"
+    " AND coalesce(date_part('timezone', d.due_at)::int %% 60 = 0, true)"
 )
 
 # After `encode("ascii", "backslashreplace")`: its escapes of U+0080 to U+00FF (`\xe9`) and

@@ -13,6 +13,7 @@ is left alone, `version`); pushing a document is claimed with a session advisory
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typing import Any
 from uuid import UUID
 from weakref import WeakKeyDictionary
 
-from psycopg import sql
+from psycopg import errors, sql
 from psycopg.rows import args_row
 
 from exact_pipeline.settings import STATE_SCHEMA
@@ -300,9 +301,13 @@ def _fetch(conn: Connection, query: sql.Composable | str, params: Any) -> list[L
         return cur.fetchall()
 
 
+# The ids as one JSON text: psycopg writes a day's ids as an array at many times json's cost.
+_DOCUMENTS = _select(sql.SQL("billing_id IN (SELECT json_array_elements_text(%s::json))"))
+
+
 def documents(conn: Connection, billing_ids: Sequence[str]) -> dict[str, LedgerRow]:
-    query = _select(sql.SQL("billing_id = ANY(%s)"))
-    return {row.billing_id: row for row in _fetch(conn, query, [list(billing_ids)])}
+    rows = _fetch(conn, _DOCUMENTS, [json.dumps(list(billing_ids))])
+    return {row.billing_id: row for row in rows}
 
 
 def document(conn: Connection, billing_id: str) -> LedgerRow | None:
@@ -389,9 +394,28 @@ def stage_all(conn: Connection, rows: Sequence[tuple[dict[str, Any], int | None]
     were written."""
     if not rows:
         return 0
+    if all(read is None for _, read in rows) and _inserted(conn, rows):
+        return len(rows)
     with _staged_rows(conn, rows):
         found = conn.execute(_STAGE_ALL).fetchone()
     return int(found[0]) if found else 0
+
+
+def _inserted(conn: Connection, rows: Sequence[tuple[dict[str, Any], int | None]]) -> bool:
+    """New rows copied straight into the ledger: a first stage's, in half the upsert's work.
+    False, with nothing written, when another run inserted one of them since they were read:
+    the upsert then writes the others and leaves that one to it."""
+    try:
+        with conn.transaction():
+            conn.execute("SET LOCAL synchronous_commit = off")  # as `_staged_rows` says
+            types = _staged_types(conn)[:-1]  # before the COPY holds the connection
+            with conn.cursor().copy(_COPY_NEW) as copy:
+                copy.set_types(types)
+                for values, _ in rows:
+                    copy.write_row(_VALUES_STAGED(values))
+    except errors.UniqueViolation:
+        return False
+    return True
 
 
 # A session's own table the rows to stage are copied into (COPY: a tenth of the cost of
@@ -403,6 +427,9 @@ _CREATE_STAGED = sql.SQL(
     "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT {} FROM {} WITH NO DATA"
 ).format(_STAGED, _STAGED_NAMES, DOCUMENTS)
 _COPY_STAGED = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(_STAGED, _STAGED_NAMES)
+_COPY_NEW = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+    DOCUMENTS, sql.SQL(", ").join(map(sql.Identifier, _STAGED_COLUMNS[:-1]))
+)
 _EMPTY_STAGED = sql.SQL("DELETE FROM {}").format(_STAGED)
 _VALUES_STAGED = itemgetter(*_STAGED_COLUMNS[:-1])  # of a row's values; its version follows
 
@@ -434,13 +461,13 @@ _types: WeakKeyDictionary[Connection, list[str]] = WeakKeyDictionary()
 
 
 def _staged_types(conn: Connection) -> list[str]:
-    """The types of `_STAGED_COLUMNS` in the session's staging table, in their order."""
+    """The ledger's types of `_STAGED_COLUMNS`, in their order."""
     types = _types.get(conn)
     if types is None:
         rows = conn.execute(
             "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
             " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-            [f"pg_temp.{_STAGED.as_string()}"],
+            [DOCUMENTS.as_string()],
         )
         of = dict(rows.fetchall())
         types = _types[conn] = [of[column] for column in _STAGED_COLUMNS]

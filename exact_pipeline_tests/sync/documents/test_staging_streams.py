@@ -71,6 +71,37 @@ def test_a_range_is_staged_day_by_day_one_statement_per_day_and_unchanged_rows_c
             assert row.updated_at == first[number].updated_at
 
 
+def test_new_rows_go_straight_in_and_one_another_run_inserted_first_is_left_to_it(
+    state_url: str,
+) -> None:
+    with psycopg.connect(state_url, autocommit=True) as conn:
+        ledger.ensure_schema(conn)
+        # All new (a first stage's day): copied straight into the ledger.
+        assert ledger.stage_all(conn, [(staged_values(i), None) for i in ("doc_a", "doc_b")]) == 2
+        ledger.stage(conn, staged_values("doc_raced"), None)  # another run, after our read
+        ledger.update(conn, "doc_raced", state=ledger.BLOCKED)
+        rows = [
+            (staged_values("doc_c"), None),
+            (staged_values("doc_raced") | {"payload_hash": "h2"}, None),
+        ]
+        assert ledger.stage_all(conn, rows) == 1  # the others still go in
+        found = ledger.documents(conn, ["doc_a", "doc_b", "doc_c", "doc_raced"])
+        assert {i: (r.state, r.version) for i, r in found.items()} == {
+            "doc_a": (ledger.STAGED, 0),
+            "doc_b": (ledger.STAGED, 0),
+            "doc_c": (ledger.STAGED, 0),
+            "doc_raced": (ledger.BLOCKED, 1),
+        }
+        # Every column round-trips its type (times, dates, amounts), as the upsert's do.
+        expected = staged_values("doc_a")
+        assert all(getattr(found["doc_a"], c) == expected[c] for c in ledger.STAGE_COLUMNS)
+        # Inside a caller's transaction, a refused copy leaves the transaction usable.
+        with conn.transaction():
+            raced = [(staged_values("doc_d"), None), (staged_values("doc_a"), None)]
+            assert ledger.stage_all(conn, raced) == 1
+        assert "doc_d" in ledger.documents(conn, ["doc_d"])
+
+
 def test_many_rows_in_one_statement_leave_those_another_run_wrote_since_they_were_read(
     state_url: str,
 ) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from exact_pipeline.sync.documents.hashing import ascii_json, hashes
 from exact_pipeline.sync.documents.staging import prepare, stage_values
 from exact_pipeline.sync.documents.summaries import read_summaries
 from exact_pipeline.sync.documents.transform import blocking
-from exact_pipeline_tests.sync.builder import Billing, day_window, pdf_bytes
+from exact_pipeline_tests.sync.builder import AMSTERDAM, DAY, Billing, day_window, pdf_bytes
 from exact_pipeline_tests.sync.conftest import EngineFactory, MappingFolder
 from exact_pipeline_tests.sync.documents.test_partial_pushes import correct, known_customer
 
@@ -62,6 +62,14 @@ def edge_cases(billing: Billing) -> dict[str, BillingDocument]:
     }
     made["credit note"] = billing.document("CN-1", customer, [TEAM], original=made["plain"])
     made["no lines"] = billing.document("INV-8", customer, [])
+    # Microseconds (written only when some), in both moments; no due date.
+    issued = datetime.combine(DAY, time(11, 0, 0, 123), AMSTERDAM)
+    made["moments"] = billing.document("INV-10", customer, [TEAM], issued=issued)
+    billing.execute(
+        "UPDATE invoices SET due_at = due_at + interval '0.5 seconds' WHERE id = %s",
+        made["moments"].id,
+    )
+    billing.execute("UPDATE invoices SET due_at = NULL WHERE id = %s", made["no lines"].id)
     billing.execute(
         "UPDATE invoice_lines SET period_start = %s WHERE invoice_id = %s",
         date(2026, 11, 1),
@@ -106,16 +114,29 @@ def test_postgres_json_made_ascii_is_what_json_writes() -> None:
             assert ascii_json(postgres_like) == json.dumps(value), repr(text)
 
 
-def test_summaries_hash_every_document_as_read_whole(billing: Billing) -> None:
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Amsterdam", "America/St_Johns"])
+def test_summaries_hash_every_document_as_read_whole(billing: Billing, zone: str) -> None:
+    """In the session's time zone, which psycopg reads moments in: whole hours, and half
+    hours west of Greenwich; for a document of 1890, the local mean times of Amsterdam
+    (+00:19:32) and St. John's (-03:30:52)."""
     made = edge_cases(billing)
-    window = day_window()
-    with psycopg.connect(billing.url) as conn:
-        read, whole = read_summaries(conn, window.start, window.end)
-        documents = {d.id: d for d in read_documents(conn, window.start, window.end)}
-    # Python prints a quantity below 10⁻⁶ with an exponent: only that one is read whole.
-    assert set(whole) == {made["tiny"].id, made["numbers"].id}
+    old = datetime(1890, 1, 1, 12, 0, 0, 500000, UTC)
+    made["1890"] = billing.document("INV-1890", made["plain"].customer, [TEAM], issued=old)
+    read, whole, documents = [], [], {}
+    with psycopg.connect(billing.url, options=f"-c TimeZone={zone}") as conn:
+        for window in (day_window(), day_window(date(1890, 1, 1))):
+            summarised, read_whole = read_summaries(conn, window.start, window.end)
+            read += summarised
+            whole += read_whole
+            documents |= {d.id: d for d in read_documents(conn, window.start, window.end)}
+    # Python prints a quantity below 10⁻⁶ with an exponent, and an offset's seconds: only
+    # those are read whole.
+    expected = {made["tiny"].id, made["numbers"].id}
+    if zone != "UTC":
+        expected.add(made["1890"].id)
+    assert set(whole) == expected
     assert {s.id for s in read} | set(whole) == set(documents)
-    assert len(read) == len(documents) - 2
+    assert len(read) == len(documents) - len(expected)
     for summary in read:
         document = documents[summary.id]
         assert summary.content_hash == hashes(document).content, document.number
