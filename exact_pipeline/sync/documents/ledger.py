@@ -302,7 +302,7 @@ def _fetch(conn: Connection, query: sql.Composable | str, params: Any) -> list[L
 
 
 # The ids as one JSON text: psycopg writes a day's ids as an array at many times json's cost.
-_DOCUMENTS = _select(sql.SQL("billing_id IN (SELECT json_array_elements_text(%s::json))"))
+_DOCUMENTS = _select(sql.SQL("billing_id = ANY (ARRAY(SELECT json_array_elements_text(%s::json)))"))
 
 
 def documents(conn: Connection, billing_ids: Sequence[str]) -> dict[str, LedgerRow]:

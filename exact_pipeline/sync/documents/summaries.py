@@ -3,9 +3,9 @@ cost of reading them whole: Postgres writes each document's canonical text aroun
 (hashing.py), so Python builds no object per line or per value, and no PDF is kept (its bytes
 are hashed as they arrive): a stage of a year builds no million objects it would drop at once.
 
-At most three queries a day, whatever the number of documents: the documents' sources (which
+At most two queries a day, whatever the number of documents: the documents' sources (which
 versions of billing's rows they are: `read_sources`, only when the ledger holds rows staged on
-that day), then, for those to read, the documents with their lines' aggregate, then their PDFs.
+that day), then, for those to read, the documents with their lines' aggregate and their PDFs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
 
 from exact_pipeline.billing.models import (
     BillingDocument,
@@ -44,15 +43,14 @@ _READ = """d.issued_at >= %(start)s AND d.issued_at < %(end)s AND d.status <> 'd
 # digest means the same rows as they were, and a changed row, line or PDF (added, changed or
 # removed) a new one. Airbyte's Postgres source detects changes by xmin the same way. Rows
 # restored elsewhere get new xmins: their documents are then evaluated once more, nothing worse.
-_SOURCE_DIGEST = """md5(ROW(d.xmin, e.xmin, c.xmin, o.xmin, l.versions,
-    (SELECT p.xmin FROM invoice_pdfs p WHERE p.invoice_id = d.id))::text)"""
+_SOURCE_DIGEST = "md5(ROW(d.xmin, e.xmin, c.xmin, o.xmin, l.versions, p.xmin)::text)"
 _VERSIONS = "array_agg(l.version ORDER BY l.position) AS versions"
 
 
 def _from(aggregates: str, optional: str = "NULL::date, NULL::date") -> str:
     """The documents `_READ` selects, as `d`, with their entity `e`, customer `c` (its name and
-    xmin), original `o`, and `aggregates` of their lines `l` (`version`: a line's xmin; no row
-    without lines), over the optional line columns `optional`
+    xmin), original `o`, PDF `p`, and `aggregates` of their lines `l` (`version`: a line's xmin;
+    no row without lines), over the optional line columns `optional`
     (`billing.read.optional_line_columns`). The lines are aggregated per document, straight
     from their index in position order: no sort, no second pass over the day's invoices."""
     return f"""
@@ -62,6 +60,7 @@ JOIN invoicing_entities e ON e.id = d.invoicing_entity_id
 JOIN LATERAL (SELECT c.name, c.xmin FROM customers c WHERE c.id = d.customer_id OFFSET 0) c
     ON true
 LEFT JOIN invoices o ON o.id = d.original_invoice_id
+LEFT JOIN invoice_pdfs p ON p.invoice_id = d.id
 LEFT JOIN LATERAL (
     SELECT {aggregates}
     FROM (SELECT l.xmin, l.position, l.product_id, l.description, l.quantity,
@@ -87,17 +86,12 @@ SELECT d.id, d.number, d.type, d.status, d.currency, d.issued_at,
        d.amount_excluding_tax, d.tax_amount, d.total_amount,
        e.id, e.name, e.country, e.currency, e.timezone, d.customer_id, c.name,
        coalesce(l.count, 0), coalesce(l.keys, '[]'), coalesce(l.plain, true) AND {MOMENTS_PLAIN},
-       {CANONICAL_HEAD}, {CANONICAL_TAIL}, {_SOURCE_DIGEST}
+       {CANONICAL_HEAD}, {CANONICAL_TAIL}, {_SOURCE_DIGEST}, p.file_name, p.content
 {_from(lines, optional)}"""
 
 
 _OWN = slice(9)  # the summary's own fields, in its order
 _ENTITY = slice(9, 14)
-_PDFS = f"""
-SELECT p.invoice_id, p.file_name, p.content
-FROM invoice_pdfs p JOIN invoices d ON d.id = p.invoice_id
-WHERE {_READ}
-"""
 _SOURCES = f"SELECT d.id, {_SOURCE_DIGEST} {_from(_VERSIONS)}"
 
 
@@ -155,12 +149,12 @@ def read_summaries(
     """The summaries of the documents `read_documents` reads for [start, end) (and, given
     `ids`, among them), in its order, and the ids of those Postgres cannot write in Python's
     form (a quantity or price below 10⁻⁶, a moment in a local mean time): read those whole.
-    Read in one transaction, they are one snapshot (the caller's REPEATABLE READ)."""
+    One statement (binary: its PDFs' bytes as they are, hashed, and dropped with the day), so
+    each document's row, lines and PDF are of one snapshot; the caller's REPEATABLE READ keeps
+    those read whole after it in the same one."""
     params = {"start": start, "end": end, "ids": ids}
-    rows = conn.execute(_summaries(optional_line_columns(conn)), params).fetchall()
-    if not rows:
-        return [], []
-    pdfs = pdf_digests(conn, params)
+    with conn.cursor(binary=True) as cursor:
+        rows = cursor.execute(_summaries(optional_line_columns(conn)), params).fetchall()
     entities: dict[str, InvoicingEntity] = {}
     customers: dict[str, CustomerName] = {}
     summaries, whole = [], []
@@ -177,7 +171,8 @@ def read_summaries(
         customer = customers.get(row[14]) or customers.setdefault(
             row[14], CustomerName(row[14], row[15])
         )
-        pdf = pdfs.get(doc_id)
+        name, content = row[22], row[23]
+        pdf = (name, hashlib.sha256(content).hexdigest()) if content is not None else None
         summaries.append(
             DocumentSummary(
                 *row[_OWN],
@@ -185,20 +180,10 @@ def read_summaries(
                 customer,
                 row[16],
                 row[17],
-                pdf[0] if pdf else None,
-                pdf[1] if pdf else None,
-                content_of(ascii_json(row[19]), ascii_json(row[20]), pdf and (pdf[0], pdf[2])),
+                name,
+                len(content) if content is not None else None,
+                content_of(ascii_json(row[19]), ascii_json(row[20]), pdf),
                 row[21],
             )
         )
     return summaries, whole
-
-
-def pdf_digests(conn: Connection, params: dict[str, Any]) -> dict[str, tuple[str, int, str]]:
-    """The (file name, size, SHA-256) of the PDFs of the documents `params` selects (`_READ`):
-    the bytes are hashed as they arrive, and dropped."""
-    with conn.cursor(binary=True) as cursor:
-        return {
-            doc_id: (file_name, len(content), hashlib.sha256(content).hexdigest())
-            for doc_id, file_name, content in cursor.execute(_PDFS, params).fetchall()
-        }

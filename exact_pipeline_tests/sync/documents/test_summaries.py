@@ -17,7 +17,7 @@ import pytest
 
 from exact_pipeline.billing.models import BillingDocument
 from exact_pipeline.billing.read import read_documents
-from exact_pipeline.sync.documents import engine, ledger, summaries
+from exact_pipeline.sync.documents import engine, ledger
 from exact_pipeline.sync.documents.hashing import ascii_json, hashes
 from exact_pipeline.sync.documents.staging import prepare, stage_values
 from exact_pipeline.sync.documents.summaries import read_summaries
@@ -26,7 +26,8 @@ from exact_pipeline_tests.sync.builder import AMSTERDAM, DAY, Billing, day_windo
 from exact_pipeline_tests.sync.conftest import EngineFactory, MappingFolder
 from exact_pipeline_tests.sync.documents.test_partial_pushes import correct, known_customer
 
-TEAM = ("prod_team", "1", 9900, "tax_nl_21")
+TAX = "tax_nl_21"
+TEAM = ("prod_team", "1", 9900, TAX)
 # Texts Python and Postgres escape differently in JSON (from U+007F up; astral characters as
 # surrogate pairs), and those both escape (quotes, backslashes, control characters).
 # A backslash before an `x` or a `U` is text, not an escape.
@@ -280,32 +281,49 @@ def test_a_stage_reads_only_what_changed_since_it_was_staged(
 def test_a_day_is_read_in_one_snapshot(
     billing: Billing, make_engine: EngineFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A document corrected while the stage reads its day (after its row and lines, before its
-    PDF) is staged as it was, whole, never half old and half new, with the sources it was read
-    from; so the next stage sees the correction."""
-    document = billing.document("INV-1", known_customer(billing), [TEAM])
-    as_it_was = _read_whole(billing)
-    real = summaries.pdf_digests
+    """A day's summaries and the documents read whole after them (those Postgres cannot hash
+    in Python's form) are one snapshot: two documents corrected in between are both staged as
+    they were, never half old and half new, with the sources they were read from; so the next
+    stage sees the corrections."""
+    customer = known_customer(billing)
+    plain = billing.document("INV-1", customer, [TEAM])
+    tiny = billing.document("INV-2", customer, [("prod_team", Decimal("0.00000012"), 100, TAX)])
+    as_they_were = _hashed(billing)
+    real = engine.read_summaries
     corrected: list[bool] = []
 
     def then_correct(*args: Any, **kwargs: Any) -> Any:
+        read = real(*args, **kwargs)
         if not corrected:
             corrected.append(True)
-            correct(billing, document, quantity=2)  # lines, amounts and PDF, by another connection
-        return real(*args, **kwargs)
+            for document in (plain, tiny):  # lines, amounts and PDF, by another connection
+                correct(billing, document, quantity=2)
+        return read
 
-    monkeypatch.setattr(summaries, "pdf_digests", then_correct)
+    monkeypatch.setattr(engine, "read_summaries", then_correct)
     make_engine().stage(day_window())
-    (row,) = make_engine().ledger_rows(day_window())
     assert corrected
-    assert (row.amount, row.payload_hash) == (9900, hashes(as_it_was).content)
+    assert _amounts_staged(make_engine) == {
+        "INV-1": (9900, as_they_were["INV-1"]),
+        "INV-2": (tiny.amount_excluding_tax, as_they_were["INV-2"]),
+    }
 
     make_engine().stage(day_window())
-    (row,) = make_engine().ledger_rows(day_window())
-    assert (row.amount, row.payload_hash) == (19800, hashes(_read_whole(billing)).content)
+    now = _hashed(billing)
+    assert _amounts_staged(make_engine) == {
+        "INV-1": (19800, now["INV-1"]),
+        "INV-2": (200, now["INV-2"]),
+    }
 
 
-def _read_whole(billing: Billing) -> BillingDocument:
+def _hashed(billing: Billing) -> dict[str, str]:
+    """The content hash of each of the day's documents, read whole, by number."""
+    window = day_window()
     with psycopg.connect(billing.url) as conn:
-        (document,) = read_documents(conn, day_window().start, day_window().end)
-    return document
+        documents = read_documents(conn, window.start, window.end)
+    return {document.number: hashes(document).content for document in documents}
+
+
+def _amounts_staged(make_engine: EngineFactory) -> dict[str, tuple[int, str]]:
+    """The (amount, payload hash) of each of the day's ledger rows, by number."""
+    return {r.number: (r.amount, r.payload_hash) for r in make_engine().ledger_rows(day_window())}
