@@ -2,8 +2,8 @@
 the form ledgers hold, so a change after posting is seen.
 
 Two roads to the same bytes. `hashes` takes a document read whole. A stage has Postgres write
-the canonical text around the PDF's parts (`CANONICAL_HEAD`, `CANONICAL_TAIL`), then hashes it
-with the PDF's (`content_of`): a year is hashed without a Python object per line or per value
+the canonical text with a mark for the PDF's parts (`CANONICAL`), then hashes it with the PDF's
+(`content_of`): a year is hashed without a Python object per line or per value
 (summaries.py). The tests hold both roads to the same digests, edge cases included.
 """
 
@@ -54,42 +54,46 @@ def hashes(document: BillingDocument) -> Hashes:
             for line in document.lines
         ]
     )
-    head, tail = _around_pdf(document, lines)
-    entry = _sha(f"{head}null{tail}")
+    canonical = _around_pdf(document, lines).encode()
+    entry = content_of(canonical, None)
     if document.pdf is None:
         return Hashes(content=entry, pdf=None, entry=entry)
     pdf = (document.pdf.file_name, hashlib.sha256(document.pdf.content).hexdigest())
     # The PDF's digest keeps the form ledgers already hold (`attachment_digest`):
     # json.dumps([file name, sha]), with its default separators.
     pdf_digest = _sha(f'[{encode_basestring_ascii(pdf[0])}, "{pdf[1]}"]')
-    return Hashes(content=content_of(head, tail, pdf), pdf=pdf_digest, entry=entry)
+    return Hashes(content=content_of(canonical, pdf), pdf=pdf_digest, entry=entry)
 
 
-def content_of(head: str, tail: str, pdf: tuple[str, str] | None) -> str:
-    """`hashes(…).content` from the canonical text around the PDF's parts (`_around_pdf`, or
-    Postgres's `CANONICAL_HEAD` and `CANONICAL_TAIL` made ASCII) and the PDF's (file name,
-    SHA-256 of its bytes)."""
-    if pdf is None:
-        return _sha(f"{head}null{tail}")
-    return _sha(f'{head}[{encode_basestring_ascii(pdf[0])},"{pdf[1]}"]{tail}')
+# Where the PDF's parts go in the canonical text: JSON holds no raw control character.
+_PDF_AT = "\x01"
+_PDF_AT_BYTES = _PDF_AT.encode()
 
 
-def _around_pdf(document: BillingDocument, lines_json: str) -> tuple[str, str]:
-    """The canonical text before and after the PDF's parts.
+def content_of(canonical: bytes, pdf: tuple[str, str] | None) -> str:
+    """`hashes(…).content` from the canonical text with `_PDF_AT` for the PDF's parts
+    (`_around_pdf`, or Postgres's `CANONICAL` made ASCII), encoded, and the PDF's (file name,
+    SHA-256 of its bytes); `entry` without a PDF."""
+    part = b"null" if pdf is None else f'[{encode_basestring_ascii(pdf[0])},"{pdf[1]}"]'.encode()
+    return hashlib.sha256(canonical.replace(_PDF_AT_BYTES, part, 1)).hexdigest()[:32]
+
+
+def _around_pdf(document: BillingDocument, lines_json: str) -> str:
+    """The canonical text, with `_PDF_AT` for the PDF's parts.
 
     The form ledgers hold: json.dumps(content, sort_keys=True, separators=(",", ":")) of the
     keys below, with the PDF's parts at "pdf" (`entry`: "pdf" null), written out in that
     order (a dict through `json` costs twice as much; the tests hold the two equal)."""
     d = document
-    head = (
+    return (
         f'{{"amounts":[{d.amount_excluding_tax},{d.tax_amount},{d.total_amount}]'
         f',"currency":{_string(d.currency)},"customer":{_string(d.customer.id)}'
         f',"due_at":{_string(d.due_at and d.due_at.isoformat())}'
         f',"entity":{_string(d.entity.id)},"issued_at":"{d.issued_at.isoformat()}"'
         f',"lines":{lines_json},"number":{_string(d.number)}'
-        f',"original":{_string(d.original_invoice_id)},"pdf":'
+        f',"original":{_string(d.original_invoice_id)},"pdf":{_PDF_AT}'
+        f',"purchase_order":{_string(d.purchase_order)},"type":{_string(d.type)}}}'
     )
-    return head, f',"purchase_order":{_string(d.purchase_order)},"type":{_string(d.type)}}}'
 
 
 def _string(text: str | None) -> str:
@@ -117,7 +121,7 @@ def _sha(text: str) -> str:
 
 
 # --- the canonical text, formed by Postgres ---------------------------------------------------
-# `_around_pdf`'s head and tail, in SQL over `invoices` aliased `d` and the document's lines'
+# `_around_pdf`'s text, in SQL over `invoices` aliased `d` and the document's lines'
 # aggregate `l` (`CANONICAL_LINES` as `text`), with one difference Python undoes (`ascii_json`):
 # Postgres's `to_json` escapes what `json` escapes below U+007F, the same way, and leaves the
 # rest as it is. A summary's digest is then `ascii_json` and one SHA-256 in Python (summaries.py);
@@ -150,16 +154,16 @@ CANONICAL_LINE = f"""'[' || l.position || ',' || {_sql_json("l.product_id")} || 
        ELSE ',' || {_sql_day("l.period_start")} || ',' || {_sql_day("l.period_end")} END || ']'"""
 CANONICAL_LINES = f"'[' || string_agg({CANONICAL_LINE}, ',' ORDER BY l.position) || ']'"
 
-# One `concat`, not a chain of `||`: each `||` would copy the lines' text again.
-CANONICAL_HEAD = f"""concat('{{"amounts":[', d.amount_excluding_tax, ',', d.tax_amount, ',',
+# `_around_pdf`'s text. One `concat`, not a chain of `||`: each `||` would copy the lines' text
+# again.
+CANONICAL = f"""concat('{{"amounts":[', d.amount_excluding_tax, ',', d.tax_amount, ',',
     d.total_amount, '],"currency":', {_sql_json("d.currency")},
     ',"customer":', {_sql_json("d.customer_id")},
     ',"due_at":', coalesce('"' || {_sql_iso("d.due_at")} || '"', 'null'),
     ',"entity":', {_sql_json("d.invoicing_entity_id")},
     ',"issued_at":"', {_sql_iso("d.issued_at")}, '","lines":', coalesce(l.text, '[]'),
     ',"number":', {_sql_json("d.number")}, ',"original":', {_sql_json("d.original_invoice_id")},
-    ',"pdf":')"""
-CANONICAL_TAIL = f"""concat(',"purchase_order":', {_sql_json("d.purchase_order")},
+    ',"pdf":', chr({ord(_PDF_AT)}), ',"purchase_order":', {_sql_json("d.purchase_order")},
     ',"type":', {_sql_json("d.type::text")}, '}}')"""
 
 
@@ -182,23 +186,26 @@ MOMENTS_PLAIN = (
 
 # After `encode("ascii", "backslashreplace")`: its escapes of U+0080 to U+00FF (`\xe9`) and
 # beyond the BMP (`\U0001f9fe`), each after an even run of backslashes (escaped ones are pairs).
-_LATIN = re.compile(r"(?<!\\)((?:\\\\)*)\\x")
-_ASTRAL = re.compile(r"(?<!\\)((?:\\\\)*)\\U([0-9a-f]{8})")
+_LATIN = re.compile(rb"(?<!\\)((?:\\\\)*)\\x")
+_ASTRAL = re.compile(rb"(?<!\\)((?:\\\\)*)\\U([0-9a-f]{8})")
 
 
-def _surrogates(match: re.Match[str]) -> str:
+def _surrogates(match: re.Match[bytes]) -> bytes:
     code = int(match.group(2), 16) - 0x10000  # a surrogate pair, as `json` writes it
-    return f"{match.group(1)}\\u{0xD800 | code >> 10:04x}\\u{0xDC00 | code & 0x3FF:04x}"
+    return match.group(1) + b"\\u%04x\\u%04x" % (0xD800 | code >> 10, 0xDC00 | code & 0x3FF)
 
 
-def ascii_json(text: str) -> str:
-    """Postgres's JSON text as `json` writes it (`ensure_ascii`): every character from U+007F
-    up as its escape (control characters are escaped already, the same way). Python's own
-    escapes do it in C; they differ from JSON's only below U+0100 and beyond the BMP."""
+def ascii_json(text: str) -> bytes:
+    """Postgres's JSON text as `json` writes it (`ensure_ascii`), encoded: every character from
+    U+007F up as its escape (control characters are escaped already, the same way). Python's
+    own escapes do it in C; they differ from JSON's only below U+0100 and beyond the BMP."""
     if text.isascii():
-        return text.replace("\x7f", "\\u007f")
-    escaped = text.encode("ascii", "backslashreplace").decode("ascii").replace("\x7f", "\\u007f")
+        return text.encode().replace(b"\x7f", b"\\u007f")
+    escaped = text.encode("ascii", "backslashreplace").replace(b"\x7f", b"\\u007f")
     # JSON's own escapes never put an `x` after a backslash; a literal backslash (an escaped
     # pair) may: then the exact, slower way.
-    latin = _LATIN.sub(r"\1\\u00", escaped) if "\\\\" in text else escaped.replace("\\x", "\\u00")
-    return _ASTRAL.sub(_surrogates, latin) if "\\U" in latin else latin
+    if "\\\\" in text:
+        latin = _LATIN.sub(rb"\1\\u00", escaped)
+    else:
+        latin = escaped.replace(b"\\x", b"\\u00")
+    return _ASTRAL.sub(_surrogates, latin) if b"\\U" in latin else latin

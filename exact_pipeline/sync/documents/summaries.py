@@ -25,9 +25,8 @@ from exact_pipeline.billing.models import (
 )
 from exact_pipeline.billing.read import Connection, optional_line_columns
 from exact_pipeline.sync.documents.hashing import (
-    CANONICAL_HEAD,
+    CANONICAL,
     CANONICAL_LINES,
-    CANONICAL_TAIL,
     LINES_PLAIN,
     MOMENTS_PLAIN,
     ascii_json,
@@ -86,7 +85,7 @@ SELECT d.id, d.number, d.type, d.status, d.currency, d.issued_at,
        d.amount_excluding_tax, d.tax_amount, d.total_amount,
        e.id, e.name, e.country, e.currency, e.timezone, d.customer_id, c.name,
        coalesce(l.count, 0), coalesce(l.keys, '[]'), coalesce(l.plain, true) AND {MOMENTS_PLAIN},
-       {CANONICAL_HEAD}, {CANONICAL_TAIL}, {_SOURCE_DIGEST}, p.file_name, p.content
+       {CANONICAL}, {_SOURCE_DIGEST}, p.file_name, p.content
 {_from(lines, optional)}"""
 
 
@@ -171,7 +170,7 @@ def read_summaries(
         customer = customers.get(row[14]) or customers.setdefault(
             row[14], CustomerName(row[14], row[15])
         )
-        name, content = row[22], row[23]
+        name, content = row[21], row[22]
         pdf = (name, hashlib.sha256(content).hexdigest()) if content is not None else None
         summaries.append(
             DocumentSummary(
@@ -182,8 +181,8 @@ def read_summaries(
                 row[17],
                 name,
                 len(content) if content is not None else None,
-                content_of(ascii_json(row[19]), ascii_json(row[20]), pdf),
-                row[21],
+                content_of(ascii_json(row[19]), pdf),
+                row[20],
             )
         )
     return summaries, whole

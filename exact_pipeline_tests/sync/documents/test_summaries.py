@@ -112,7 +112,7 @@ def test_postgres_json_made_ascii_is_what_json_writes() -> None:
     for text in [*texts, AWKWARD]:
         for value in (text, [text, "é", None]):
             postgres_like = json.dumps(value, ensure_ascii=False)
-            assert ascii_json(postgres_like) == json.dumps(value), repr(text)
+            assert ascii_json(postgres_like) == json.dumps(value).encode(), repr(text)
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Amsterdam", "America/St_Johns"])
