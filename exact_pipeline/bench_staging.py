@@ -208,14 +208,22 @@ def stage_in_child(billing_url: str, window: Window) -> StageRun:
 def measure_staging(billing_url: str, window: Window) -> StagingFigures:
     """Plain read, first stage (into an empty ledger), stage again, on `billing_url`, settled
     first: vacuumed as a production database is, so no autovacuum works through the freshly
-    seeded tables on the CPU both measures need. Each is its best run (three reads, two first
-    stages): on a shared machine the slowest run says more of the neighbours than of the work."""
+    seeded tables on the CPU both measures need. The read and the first stage take turns,
+    `ROUNDS` times, and each is its best run: on a shared machine the slowest run says more of
+    the neighbours than of the work, and turns give both the same neighbours."""
     with psycopg.connect(billing_url, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE)")
-    read = min((plain_read(billing_url, window) for _ in range(3)), key=lambda r: r.seconds)
-    first = min((_first_stage(billing_url, window) for _ in range(2)), key=lambda r: r.seconds)
+    reads, firsts = [], []
+    for _ in range(ROUNDS):
+        reads.append(plain_read(billing_url, window))
+        firsts.append(_first_stage(billing_url, window))
+    read = min(reads, key=lambda r: r.seconds)
+    first = min(firsts, key=lambda r: r.seconds)
     again = stage_in_child(billing_url, window)
     return StagingFigures(window, read, first, again)
+
+
+ROUNDS = 3
 
 
 def _first_stage(billing_url: str, window: Window) -> StageRun:
@@ -243,12 +251,12 @@ def print_staging(figures: StagingFigures) -> None:
     read, first, again = figures.plain_read, figures.first, figures.again
     line(
         "staging",
-        f"plain read (COPY, best of 3): {read.rows:,} rows, {read.megabytes:,.0f} MB in "
+        f"plain read (COPY, best of {ROUNDS}): {read.rows:,} rows, {read.megabytes:,.0f} MB in "
         f"{read.seconds:.1f} s"
         f" ({_cpu(read.cpu_seconds, read.server_cpu_seconds)})",
     )
     read_cpu = _total(read.cpu_seconds, read.server_cpu_seconds)
-    for label, run in (("first (best of 2)", first), ("unchanged", again)):
+    for label, run in ((f"first (best of {ROUNDS})", first), ("unchanged", again)):
         run_cpu = _total(run.cpu_seconds, run.server_cpu_seconds)
         cpu_ratio = f", {run_cpu / read_cpu:.1f}× its CPU" if run_cpu and read_cpu else ""
         line(
