@@ -77,8 +77,11 @@ from exact_pipeline.sync.documents.staging import Prepared, prepare, stage_value
 from exact_pipeline.sync.documents.summaries import (
     DocumentSummary,
     Staged,
+    SummaryRow,
+    fetch_summaries,
     read_sources,
-    read_summaries,
+    summarise,
+    unsummarised,
 )
 from exact_pipeline.sync.documents.transform import DocumentPlan, blocking, plan_document
 
@@ -99,14 +102,26 @@ _OUTCOME_OF_STATE = {
 }
 
 
-def _summaries(conn: psycopg.Connection, day: Window, ids: list[str] | None = None) -> list[Staged]:
-    """Of the day's documents (those of `ids`, when given), as a stage reads them: summaries,
-    and whole those Postgres cannot hash in Python's form."""
-    summaries, whole = read_summaries(conn, day.start, day.end, ids)
-    documents: list[Staged] = [*summaries]
-    if whole:
-        documents += read_documents(conn, day.start, day.end, with_payments=False, ids=whole)
-    return documents
+@dataclass(frozen=True)
+class _Read:
+    """A day's documents as a stage's reader leaves them: the summaries' rows (`summarise`
+    makes them summaries in the staging thread), and the documents read whole."""
+
+    rows: list[SummaryRow]
+    whole: list[BillingDocument]
+
+    def documents(self) -> list[Staged]:
+        return [*summarise(self.rows), *self.whole]
+
+
+def _summaries(conn: psycopg.Connection, day: Window, ids: list[str] | None = None) -> _Read:
+    """Of the day's documents (those of `ids`, when given), as a stage reads them: summaries'
+    rows, and whole those Postgres cannot hash in Python's form."""
+    rows = fetch_summaries(conn, day.start, day.end, ids)
+    whole = unsummarised(rows)
+    if not whole:
+        return _Read(rows, [])
+    return _Read(rows, read_documents(conn, day.start, day.end, with_payments=False, ids=whole))
 
 
 class SyncEngine(SyncSession):
@@ -152,7 +167,7 @@ class SyncEngine(SyncSession):
         fingerprint = self.mappings.fingerprint()
         with self._snapshots() as conn:  # the preview's
 
-            def to_stage(reader: _Reader, day: Window) -> list[Staged]:
+            def to_stage(reader: _Reader, day: Window) -> _Read:
                 """The day's documents whose rows a stage did not write from what billing
                 holds now, with these mapping tables (the others would be written as they are)."""
                 staged = ledger.staged_sources(reader.state, day.start, day.end, fingerprint)
@@ -160,11 +175,11 @@ class SyncEngine(SyncSession):
                     return _summaries(reader.billing, day)
                 sources = read_sources(reader.billing, day.start, day.end)
                 ids = [id_ for id_, source in sources.items() if staged.get(id_) != source]
-                return _summaries(reader.billing, day, ids) if ids else []
+                return _summaries(reader.billing, day, ids) if ids else _Read([], [])
 
             with self._writing() as write:
-                for day, documents in self._read_ahead(window, to_stage):
-                    write(self._evaluate(documents)[1])
+                for day, read in self._read_ahead(window, to_stage):
+                    write(self._evaluate(read.documents())[1])
                     if room := PREVIEW_DOCUMENTS - len(report.rows):
                         write.wait()  # the preview shows the rows as written
                         self._preview_day(report, conn, day, room)

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from exact_pipeline.billing.models import (
     BillingDocument,
@@ -147,20 +148,40 @@ def read_summaries(
 ) -> tuple[list[DocumentSummary], list[str]]:
     """The summaries of the documents `read_documents` reads for [start, end) (and, given
     `ids`, among them), in its order, and the ids of those Postgres cannot write in Python's
-    form (a quantity or price below 10⁻⁶, a moment in a local mean time): read those whole.
-    One statement (binary: its PDFs' bytes as they are, hashed, and dropped with the day), so
-    each document's row, lines and PDF are of one snapshot; the caller's REPEATABLE READ keeps
-    those read whole after it in the same one."""
+    form (a quantity or price below 10⁻⁶, a moment in a local mean time): read those whole."""
+    rows = fetch_summaries(conn, start, end, ids)
+    return summarise(rows), unsummarised(rows)
+
+
+# A summary as Postgres sends it (`fetch_summaries`), before `summarise`.
+SummaryRow = tuple[Any, ...]
+
+
+def fetch_summaries(
+    conn: Connection, start: datetime, end: datetime, ids: list[str] | None = None
+) -> list[SummaryRow]:
+    """`read_summaries`' rows, as they come: one statement (binary: its PDFs' bytes as they
+    are), so each document's row, lines and PDF are of one snapshot; the caller's REPEATABLE
+    READ keeps those read whole after it in the same one. Apart from `summarise`, so a thread
+    that reads does little more than wait for Postgres."""
     params = {"start": start, "end": end, "ids": ids}
     with conn.cursor(binary=True) as cursor:
-        rows = cursor.execute(_summaries(optional_line_columns(conn)), params).fetchall()
+        return cursor.execute(_summaries(optional_line_columns(conn)), params).fetchall()
+
+
+def unsummarised(rows: list[SummaryRow]) -> list[str]:
+    """The ids of the documents of `rows` to read whole (`read_summaries`)."""
+    return [row[0] for row in rows if not row[18]]
+
+
+def summarise(rows: list[SummaryRow]) -> list[DocumentSummary]:
+    """The summaries of `rows` (all but `unsummarised`): their PDFs' bytes hashed, and
+    dropped with the rows."""
     entities: dict[str, InvoicingEntity] = {}
     customers: dict[str, CustomerName] = {}
-    summaries, whole = [], []
+    summaries = []
     for row in rows:
-        doc_id = row[0]
         if not row[18]:
-            whole.append(doc_id)
             continue
         entity_row = row[_ENTITY]
         # One object per entity and customer, however many documents share it.
@@ -185,4 +206,4 @@ def read_summaries(
                 row[20],
             )
         )
-    return summaries, whole
+    return summaries

@@ -221,14 +221,14 @@ def test_a_stage_reads_only_what_changed_since_it_was_staged(
     customers = [billing.customer(f"cus_{n}", f"Klant {n}") for n in range(6)]
     made = [billing.document(f"INV-{n}", customers[n], [TEAM, TEAM]) for n in range(6)]
     summarized: list[str] = []
-    real = engine.read_summaries
+    real = engine.summarise
 
     def counting(*args: Any, **kwargs: Any) -> Any:
-        read, whole = real(*args, **kwargs)
+        read = real(*args, **kwargs)
         summarized.extend(s.number for s in read)
-        return read, whole
+        return read
 
-    monkeypatch.setattr(engine, "read_summaries", counting)
+    monkeypatch.setattr(engine, "summarise", counting)
     make_engine().stage(day_window())
     assert sorted(summarized) == [f"INV-{n}" for n in range(6)]
     summarized.clear()
@@ -289,7 +289,7 @@ def test_a_day_is_read_in_one_snapshot(
     plain = billing.document("INV-1", customer, [TEAM])
     tiny = billing.document("INV-2", customer, [("prod_team", Decimal("0.00000012"), 100, TAX)])
     as_they_were = _hashed(billing)
-    real = engine.read_summaries
+    real = engine.fetch_summaries
     corrected: list[bool] = []
 
     def then_correct(*args: Any, **kwargs: Any) -> Any:
@@ -300,7 +300,7 @@ def test_a_day_is_read_in_one_snapshot(
                 correct(billing, document, quantity=2)
         return read
 
-    monkeypatch.setattr(engine, "read_summaries", then_correct)
+    monkeypatch.setattr(engine, "fetch_summaries", then_correct)
     make_engine().stage(day_window())
     assert corrected
     assert _amounts_staged(make_engine) == {
