@@ -1,16 +1,16 @@
 """A window's documents as a stage needs them (`DocumentSummary`), read at a fraction of the
-cost of reading them whole: Postgres writes each document's canonical text around its PDF
-(hashing.py), so Python builds no object per line or per value, and no PDF is kept (its bytes
-are hashed as they arrive): a stage of a year builds no million objects it would drop at once.
+cost of reading them whole: Postgres writes each document's canonical text (hashing.py) and
+hashes its PDF, so Python builds no object per line or per value and receives no PDF's bytes: a
+stage of a year builds no million objects it would drop at once.
 
 At most two queries a day, whatever the number of documents: the documents' sources (which
 versions of billing's rows they are: `read_sources`, only when the ledger holds rows staged on
-that day), then, for those to read, the documents with their lines' aggregate and their PDFs.
+that day), then, for those to read, the documents with their lines' aggregate and their PDFs'
+digests.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,7 +86,9 @@ SELECT d.id, d.number, d.type, d.status, d.currency, d.issued_at,
        d.amount_excluding_tax, d.tax_amount, d.total_amount,
        e.id, e.name, e.country, e.currency, e.timezone, d.customer_id, c.name,
        coalesce(l.count, 0), coalesce(l.keys, '[]'), coalesce(l.plain, true) AND {MOMENTS_PLAIN},
-       {CANONICAL}, {_SOURCE_DIGEST}, p.file_name, p.content
+       {CANONICAL}, {_SOURCE_DIGEST},
+       -- Postgres hashes the PDF: Python, the stage's busier half, then receives none.
+       p.file_name, octet_length(p.content), encode(sha256(p.content), 'hex')
 {_from(lines, optional)}"""
 
 
@@ -160,10 +162,10 @@ SummaryRow = tuple[Any, ...]
 def fetch_summaries(
     conn: Connection, start: datetime, end: datetime, ids: list[str] | None = None
 ) -> list[SummaryRow]:
-    """`read_summaries`' rows, as they come: one statement (binary: its PDFs' bytes as they
-    are), so each document's row, lines and PDF are of one snapshot; the caller's REPEATABLE
-    READ keeps those read whole after it in the same one. Apart from `summarise`, so a thread
-    that reads does little more than wait for Postgres."""
+    """`read_summaries`' rows, as they come: one statement, so each document's row, lines and
+    PDF are of one snapshot; the caller's REPEATABLE READ keeps those read whole after it in
+    the same one. Apart from `summarise`, so a thread that reads does little more than wait
+    for Postgres."""
     params = {"start": start, "end": end, "ids": ids}
     with conn.cursor(binary=True) as cursor:
         return cursor.execute(_summaries(optional_line_columns(conn)), params).fetchall()
@@ -175,8 +177,7 @@ def unsummarised(rows: list[SummaryRow]) -> list[str]:
 
 
 def summarise(rows: list[SummaryRow]) -> list[DocumentSummary]:
-    """The summaries of `rows` (all but `unsummarised`): their PDFs' bytes hashed, and
-    dropped with the rows."""
+    """The summaries of `rows` (all but `unsummarised`)."""
     entities: dict[str, InvoicingEntity] = {}
     customers: dict[str, CustomerName] = {}
     summaries = []
@@ -191,8 +192,8 @@ def summarise(rows: list[SummaryRow]) -> list[DocumentSummary]:
         customer = customers.get(row[14]) or customers.setdefault(
             row[14], CustomerName(row[14], row[15])
         )
-        name, content = row[21], row[22]
-        pdf = (name, hashlib.sha256(content).hexdigest()) if content is not None else None
+        name, size = row[21], row[22]
+        pdf = (name, row[23]) if size is not None else None
         summaries.append(
             DocumentSummary(
                 *row[_OWN],
@@ -201,7 +202,7 @@ def summarise(rows: list[SummaryRow]) -> list[DocumentSummary]:
                 row[16],
                 row[17],
                 name,
-                len(content) if content is not None else None,
+                size,
                 content_of(ascii_json(row[19]), pdf),
                 row[20],
             )
