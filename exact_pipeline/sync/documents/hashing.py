@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 
 from exact_pipeline.billing.models import BillingDocument, DocumentLine
@@ -68,6 +68,8 @@ def hashes(document: BillingDocument) -> Hashes:
 # Where the PDF's parts go in the canonical text: JSON holds no raw control character.
 _PDF_AT = "\x01"
 _PDF_AT_BYTES = _PDF_AT.encode()
+# Where Postgres leaves the moments for Python to write (`with_moments`).
+_DUE_AT, _ISSUED_AT = "\x02", "\x03"
 
 
 def content_of(canonical: bytes, pdf: tuple[str, str] | None) -> str:
@@ -76,6 +78,18 @@ def content_of(canonical: bytes, pdf: tuple[str, str] | None) -> str:
     SHA-256 of its bytes); `entry` without a PDF."""
     part = b"null" if pdf is None else f'[{encode_basestring_ascii(pdf[0])},"{pdf[1]}"]'.encode()
     return hashlib.sha256(canonical.replace(_PDF_AT_BYTES, part, 1)).hexdigest()[:32]
+
+
+def with_moments(canonical: bytes, issued_at: datetime, due_at: datetime | None) -> bytes:
+    """`CANONICAL`'s text (made ASCII) with the document's moments written in as `_around_pdf`
+    writes them: Python's `isoformat`, in the zone psycopg read them in, whatever its offset
+    (a local mean time's has seconds, which no `to_char` pattern writes)."""
+    due = b"null" if due_at is None else b'"%s"' % due_at.isoformat().encode()
+    issued = b'"%s"' % issued_at.isoformat().encode()
+    return canonical.replace(_DUE_AT_BYTES, due, 1).replace(_ISSUED_AT_BYTES, issued, 1)
+
+
+_DUE_AT_BYTES, _ISSUED_AT_BYTES = _DUE_AT.encode(), _ISSUED_AT.encode()
 
 
 def _around_pdf(document: BillingDocument, lines_json: str) -> str:
@@ -122,22 +136,16 @@ def _sha(text: str) -> str:
 
 # --- the canonical text, formed by Postgres ---------------------------------------------------
 # `_around_pdf`'s text, in SQL over `invoices` aliased `d` and the document's lines'
-# aggregate `l` (`CANONICAL_LINES` as `text`), with one difference Python undoes (`ascii_json`):
-# Postgres's `to_json` escapes what `json` escapes below U+007F, the same way, and leaves the
-# rest as it is. A summary's digest is then `ascii_json` and one SHA-256 in Python (summaries.py);
-# the tests hold both roads to the same digests, edge cases included.
+# aggregate `l` (`CANONICAL_LINES` as `text`), with two differences Python undoes: Postgres's
+# `to_json` escapes what `json` escapes below U+007F, the same way, and leaves the rest as it is
+# (`ascii_json`); the moments are marks Python writes (`with_moments`). A summary's digest is
+# then those and one SHA-256 in Python (summaries.py); the tests hold both roads to the same
+# digests, edge cases included.
 
 
 def _sql_json(text: str) -> str:
     """A text value (or NULL) as JSON."""
     return f"coalesce(to_json({text})::text, 'null')"
-
-
-def _sql_iso(moment: str) -> str:
-    """A timestamptz as Python's `isoformat` writes it in the session's time zone (the one
-    psycopg reads it in): microseconds only when there are some (one `to_char`, a third of
-    three's cost; `.000000` can stand nowhere else in it)."""
-    return f"""replace(to_char({moment}, 'YYYY-MM-DD"T"HH24:MI:SS.USTZH:TZM'), '.000000', '')"""
 
 
 def _sql_day(day: str) -> str:
@@ -159,9 +167,8 @@ CANONICAL_LINES = f"'[' || string_agg({CANONICAL_LINE}, ',' ORDER BY l.position)
 CANONICAL = f"""concat('{{"amounts":[', d.amount_excluding_tax, ',', d.tax_amount, ',',
     d.total_amount, '],"currency":', {_sql_json("d.currency")},
     ',"customer":', {_sql_json("d.customer_id")},
-    ',"due_at":', coalesce('"' || {_sql_iso("d.due_at")} || '"', 'null'),
-    ',"entity":', {_sql_json("d.invoicing_entity_id")},
-    ',"issued_at":"', {_sql_iso("d.issued_at")}, '","lines":', coalesce(l.text, '[]'),
+    ',"due_at":', chr({ord(_DUE_AT)}), ',"entity":', {_sql_json("d.invoicing_entity_id")},
+    ',"issued_at":', chr({ord(_ISSUED_AT)}), ',"lines":', coalesce(l.text, '[]'),
     ',"number":', {_sql_json("d.number")}, ',"original":', {_sql_json("d.original_invoice_id")},
     ',"pdf":', chr({ord(_PDF_AT)}), ',"purchase_order":', {_sql_json("d.purchase_order")},
     ',"type":', {_sql_json("d.type::text")}, '}}')"""
@@ -176,14 +183,6 @@ def _plain(column: str) -> str:
 # Whether `CANONICAL_LINE` holds Python's values for all of a document's lines (aggregated per
 # document).
 LINES_PLAIN = f"bool_and({_plain('quantity')} AND {_plain('unit_amount')})"
-# Whether `_sql_iso` writes the document's moments as Python does: an offset of whole minutes
-# (Python adds the seconds of a local mean time before 1900; `TZM` drops them). `date_part`: a
-# float, at a fraction of `extract`'s numeric's cost.
-MOMENTS_PLAIN = (
-    "date_part('timezone', d.issued_at)::int %% 60 = 0"
-    " AND coalesce(date_part('timezone', d.due_at)::int %% 60 = 0, true)"
-)
-
 # After `encode("ascii", "backslashreplace")`: its escapes of U+0080 to U+00FF (`\xe9`) and
 # beyond the BMP (`\U0001f9fe`), each after an even run of backslashes (escaped ones are pairs).
 _LATIN = re.compile(rb"(?<!\\)((?:\\\\)*)\\x")

@@ -29,9 +29,9 @@ from exact_pipeline.sync.documents.hashing import (
     CANONICAL,
     CANONICAL_LINES,
     LINES_PLAIN,
-    MOMENTS_PLAIN,
     ascii_json,
     content_of,
+    with_moments,
 )
 
 # The documents `read_documents` reads for [start, end) (and, given `ids`, among them).
@@ -85,10 +85,10 @@ def _summaries(optional: str) -> str:
 SELECT d.id, d.number, d.type, d.status, d.currency, d.issued_at,
        d.amount_excluding_tax, d.tax_amount, d.total_amount,
        e.id, e.name, e.country, e.currency, e.timezone, d.customer_id, c.name,
-       coalesce(l.count, 0), coalesce(l.keys, '[]'), coalesce(l.plain, true) AND {MOMENTS_PLAIN},
+       coalesce(l.count, 0), coalesce(l.keys, '[]'), coalesce(l.plain, true),
        {CANONICAL}, {_SOURCE_DIGEST},
        -- Postgres hashes the PDF: Python, the stage's busier half, then receives none.
-       p.file_name, octet_length(p.content), encode(sha256(p.content), 'hex')
+       p.file_name, octet_length(p.content), encode(sha256(p.content), 'hex'), d.due_at
 {_from(lines, optional)}"""
 
 
@@ -150,7 +150,7 @@ def read_summaries(
 ) -> tuple[list[DocumentSummary], list[str]]:
     """The summaries of the documents `read_documents` reads for [start, end) (and, given
     `ids`, among them), in its order, and the ids of those Postgres cannot write in Python's
-    form (a quantity or price below 10⁻⁶, a moment in a local mean time): read those whole."""
+    form (a quantity or price below 10⁻⁶): read those whole."""
     rows = fetch_summaries(conn, start, end, ids)
     return summarise(rows), unsummarised(rows)
 
@@ -203,7 +203,7 @@ def summarise(rows: list[SummaryRow]) -> list[DocumentSummary]:
                 row[17],
                 name,
                 size,
-                content_of(ascii_json(row[19]), pdf),
+                content_of(with_moments(ascii_json(row[19]), row[5], row[24]), pdf),
                 row[20],
             )
         )
