@@ -406,13 +406,12 @@ def _inserted(conn: Connection, rows: Sequence[tuple[dict[str, Any], int | None]
     False, with nothing written, when another run inserted one of them since they were read:
     the upsert then writes the others and leaves that one to it."""
     try:
-        with conn.transaction():
-            conn.execute("SET LOCAL synchronous_commit = off")  # as `_staged_rows` says
-            types = _staged_types(conn)[:-1]  # before the COPY holds the connection
+        with _unsynced(conn):
+            types = _staged_types(conn)[: len(_WRITTEN_COLUMNS)]  # before the COPY holds it
             with conn.cursor().copy(_COPY_NEW) as copy:
                 copy.set_types(types)
                 for values, _ in rows:
-                    copy.write_row(_VALUES_STAGED(values))
+                    copy.write_row(_VALUES_WRITTEN(values))
     except errors.UniqueViolation:
         return False
     return True
@@ -421,17 +420,27 @@ def _inserted(conn: Connection, rows: Sequence[tuple[dict[str, Any], int | None]
 # A session's own table the rows to stage are copied into (COPY: a tenth of the cost of
 # passing them as parameters), typed by the ledger's columns; emptied after each use.
 _STAGED = sql.Identifier("ledger_documents_staged")
-_STAGED_COLUMNS = ("billing_id", *STAGE_WRITES, "version")
+_WRITTEN_COLUMNS = ("billing_id", *STAGE_WRITES)  # a row's values; a staged one's version follows
+_WRITTEN_NAMES = sql.SQL(", ").join(map(sql.Identifier, _WRITTEN_COLUMNS))
+_VALUES_WRITTEN = itemgetter(*_WRITTEN_COLUMNS)
+_STAGED_COLUMNS = (*_WRITTEN_COLUMNS, "version")
 _STAGED_NAMES = sql.SQL(", ").join(map(sql.Identifier, _STAGED_COLUMNS))
 _CREATE_STAGED = sql.SQL(
     "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT {} FROM {} WITH NO DATA"
 ).format(_STAGED, _STAGED_NAMES, DOCUMENTS)
 _COPY_STAGED = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(_STAGED, _STAGED_NAMES)
-_COPY_NEW = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-    DOCUMENTS, sql.SQL(", ").join(map(sql.Identifier, _STAGED_COLUMNS[:-1]))
-)
+_COPY_NEW = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(DOCUMENTS, _WRITTEN_NAMES)
 _EMPTY_STAGED = sql.SQL("DELETE FROM {}").format(_STAGED)
-_VALUES_STAGED = itemgetter(*_STAGED_COLUMNS[:-1])  # of a row's values; its version follows
+
+
+@contextmanager
+def _unsynced(conn: Connection) -> Iterator[None]:
+    """A transaction (a savepoint in the caller's) whose commit does not wait for the disk.
+    Staged rows are derived from billing and the ledger: a crash that lost the last commits
+    loses nothing the next stage does not write again (the push's own writes do wait)."""
+    with conn.transaction():
+        conn.execute("SET LOCAL synchronous_commit = off")
+        yield
 
 
 @contextmanager
@@ -440,17 +449,13 @@ def _staged_rows(
 ) -> Iterator[None]:
     """`rows` in the session's staging table (`version`: the version each was read at), in
     one transaction with what the block does with them."""
-    with conn.transaction():
-        # Staged rows are derived from billing and the ledger: a crash that lost the last
-        # commits loses nothing the next stage does not write again, so it need not wait for
-        # the disk (the push's own writes do).
-        conn.execute("SET LOCAL synchronous_commit = off")
+    with _unsynced(conn):
         conn.execute(_CREATE_STAGED)
         types = _staged_types(conn)  # before the COPY holds the connection
         with conn.cursor().copy(_COPY_STAGED) as copy:
             copy.set_types(types)
             for values, read in rows:
-                copy.write_row((*_VALUES_STAGED(values), read))
+                copy.write_row((*_VALUES_WRITTEN(values), read))
         yield
         conn.execute(_EMPTY_STAGED)  # in an enclosing transaction
 
@@ -477,7 +482,6 @@ def _staged_types(conn: Connection) -> list[str]:
 def _staging(returning: sql.Composable, select: sql.Composable) -> str:
     """The statement staging the rows of `_STAGED`, answering `select` of the rows written
     (`returning` of each: data-modifying CTEs keep what they return until the end)."""
-    names = sql.SQL(", ").join(map(sql.Identifier, ["billing_id", *STAGE_WRITES]))
     return (
         sql.SQL(
             "WITH refreshed AS (UPDATE {table} AS d SET {assignments}, updated_at = now(),"
@@ -494,7 +498,7 @@ def _staging(returning: sql.Composable, select: sql.Composable) -> str:
             assignments=sql.SQL(", ").join(
                 sql.SQL("{0} = v.{0}").format(sql.Identifier(column)) for column in STAGE_WRITES
             ),
-            names=names,
+            names=_WRITTEN_NAMES,
             returning=returning,
             select=select,
         )
