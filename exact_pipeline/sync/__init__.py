@@ -41,10 +41,10 @@ and `billing`. Exact's own vocabulary (payload models, field limits, type codes,
 lives in `exact`, never here.
 
 Staging reads summaries (`summaries.py`): Postgres writes the text the content hash covers
-and Python hashes it with each PDF as it arrives, so a stage builds no object per line and keeps
-no PDF; a document whose billing rows (by `xmin`), mapping tables and ledger row are unchanged
-since a stage wrote it is not read at all. The push reads its documents whole and prepares each once
-(`staging.prepare`: hashed, planned when needed); staging writes only the rows whose values
-changed, so the push staging again what the payloads step staged costs a read and no write;
-every ledger write returns the row it wrote.
+and hashes each PDF, and Python hashes that text with the PDF's digest, so a stage builds no
+object per line and receives no PDF; a document whose billing rows (by `xmin`), mapping tables
+and ledger row are unchanged since a stage wrote it is not read at all. The push reads its
+documents whole and prepares each once (`staging.prepare`: hashed, planned when needed);
+staging writes only the rows whose values changed, so the push staging again what the payloads
+step staged costs a read and no write; every ledger write returns the row it wrote.
 """

@@ -70,6 +70,7 @@ _PDF_AT = "\x01"
 _PDF_AT_BYTES = _PDF_AT.encode()
 # Where Postgres leaves the moments for Python to write (`with_moments`).
 _DUE_AT, _ISSUED_AT = "\x02", "\x03"
+_DUE_AT_BYTES, _ISSUED_AT_BYTES = _DUE_AT.encode(), _ISSUED_AT.encode()
 
 
 def content_of(canonical: bytes, pdf: tuple[str, str] | None) -> str:
@@ -87,9 +88,6 @@ def with_moments(canonical: bytes, issued_at: datetime, due_at: datetime | None)
     due = b"null" if due_at is None else b'"%s"' % due_at.isoformat().encode()
     issued = b'"%s"' % issued_at.isoformat().encode()
     return canonical.replace(_DUE_AT_BYTES, due, 1).replace(_ISSUED_AT_BYTES, issued, 1)
-
-
-_DUE_AT_BYTES, _ISSUED_AT_BYTES = _DUE_AT.encode(), _ISSUED_AT.encode()
 
 
 def _around_pdf(document: BillingDocument, lines_json: str) -> str:

@@ -94,6 +94,9 @@ SELECT d.id, d.number, d.type, d.status, d.currency, d.issued_at,
 
 _OWN = slice(9)  # the summary's own fields, in its order
 _ENTITY = slice(9, 14)
+_COMPUTED = slice(14, 21)  # the customer's id and name, the lines' aggregates, the digests
+_PLAIN = 18  # whether Postgres writes the document as Python does
+_PDF_AND_DUE = slice(21, None)
 _SOURCES = f"SELECT d.id, {_SOURCE_DIGEST} {_from(_VERSIONS)}"
 
 
@@ -145,16 +148,6 @@ class DocumentSummary(Signed):
 Staged = BillingDocument | DocumentSummary
 
 
-def read_summaries(
-    conn: Connection, start: datetime, end: datetime, ids: list[str] | None = None
-) -> tuple[list[DocumentSummary], list[str]]:
-    """The summaries of the documents `read_documents` reads for [start, end) (and, given
-    `ids`, among them), in its order, and the ids of those Postgres cannot write in Python's
-    form (a quantity or price below 10⁻⁶): read those whole."""
-    rows = fetch_summaries(conn, start, end, ids)
-    return summarise(rows), unsummarised(rows)
-
-
 # A summary as Postgres sends it (`fetch_summaries`), before `summarise`.
 SummaryRow = tuple[Any, ...]
 
@@ -162,18 +155,20 @@ SummaryRow = tuple[Any, ...]
 def fetch_summaries(
     conn: Connection, start: datetime, end: datetime, ids: list[str] | None = None
 ) -> list[SummaryRow]:
-    """`read_summaries`' rows, as they come: one statement, so each document's row, lines and
-    PDF are of one snapshot; the caller's REPEATABLE READ keeps those read whole after it in
-    the same one. Apart from `summarise`, so a thread that reads does little more than wait
-    for Postgres."""
+    """The rows of the documents `read_documents` reads for [start, end) (and, given `ids`,
+    among them), in its order, for `summarise`; `unsummarised` names those to read whole. One
+    statement, so each document's row, lines and PDF are of one snapshot; the caller's
+    REPEATABLE READ keeps those read whole after it in the same one. Apart from `summarise`,
+    so a thread that reads does little more than wait for Postgres."""
     params = {"start": start, "end": end, "ids": ids}
     with conn.cursor(binary=True) as cursor:
         return cursor.execute(_summaries(optional_line_columns(conn)), params).fetchall()
 
 
 def unsummarised(rows: list[SummaryRow]) -> list[str]:
-    """The ids of the documents of `rows` to read whole (`read_summaries`)."""
-    return [row[0] for row in rows if not row[18]]
+    """The ids of the documents of `rows` Postgres cannot write in Python's form (a quantity
+    or price below 10⁻⁶): read those whole."""
+    return [row[0] for row in rows if not row[_PLAIN]]
 
 
 def summarise(rows: list[SummaryRow]) -> list[DocumentSummary]:
@@ -182,29 +177,30 @@ def summarise(rows: list[SummaryRow]) -> list[DocumentSummary]:
     customers: dict[str, CustomerName] = {}
     summaries = []
     for row in rows:
-        if not row[18]:
+        if not row[_PLAIN]:
             continue
+        customer_id, name, line_count, keys, _, canonical, source = row[_COMPUTED]
+        pdf_name, pdf_size, pdf_sha, due_at = row[_PDF_AND_DUE]
         entity_row = row[_ENTITY]
         # One object per entity and customer, however many documents share it.
         entity = entities.get(entity_row[0]) or entities.setdefault(
             entity_row[0], InvoicingEntity(*entity_row)
         )
-        customer = customers.get(row[14]) or customers.setdefault(
-            row[14], CustomerName(row[14], row[15])
+        customer = customers.get(customer_id) or customers.setdefault(
+            customer_id, CustomerName(customer_id, name)
         )
-        name, size = row[21], row[22]
-        pdf = (name, row[23]) if size is not None else None
+        pdf = (pdf_name, pdf_sha) if pdf_size is not None else None
         summaries.append(
             DocumentSummary(
                 *row[_OWN],
                 entity,
                 customer,
-                row[16],
-                row[17],
-                name,
-                size,
-                content_of(with_moments(ascii_json(row[19]), row[5], row[24]), pdf),
-                row[20],
+                line_count,
+                keys,
+                pdf_name,
+                pdf_size,
+                content_of(with_moments(ascii_json(canonical), row[5], due_at), pdf),
+                source,
             )
         )
     return summaries

@@ -20,7 +20,7 @@ from exact_pipeline.billing.read import read_documents
 from exact_pipeline.sync.documents import engine, ledger
 from exact_pipeline.sync.documents.hashing import ascii_json, hashes
 from exact_pipeline.sync.documents.staging import prepare, stage_values
-from exact_pipeline.sync.documents.summaries import read_summaries
+from exact_pipeline.sync.documents.summaries import fetch_summaries, summarise, unsummarised
 from exact_pipeline.sync.documents.transform import blocking
 from exact_pipeline_tests.sync.builder import AMSTERDAM, DAY, Billing, day_window, pdf_bytes
 from exact_pipeline_tests.sync.conftest import EngineFactory, MappingFolder
@@ -126,9 +126,9 @@ def test_summaries_hash_every_document_as_read_whole(billing: Billing, zone: str
     read, whole, documents = [], [], {}
     with psycopg.connect(billing.url, options=f"-c TimeZone={zone}") as conn:
         for window in (day_window(), day_window(date(1890, 1, 1))):
-            summarised, read_whole = read_summaries(conn, window.start, window.end)
-            read += summarised
-            whole += read_whole
+            rows = fetch_summaries(conn, window.start, window.end)
+            read += summarise(rows)
+            whole += unsummarised(rows)
             documents |= {d.id: d for d in read_documents(conn, window.start, window.end)}
     # Python prints a quantity below 10⁻⁶ with an exponent: only those are read whole. The
     # moments, a local mean time's offset seconds included, Python writes on both roads.
@@ -156,7 +156,7 @@ def test_a_summary_stages_the_values_of_the_document_read_whole(
     mappings = make_engine().mappings
     fingerprint = mappings.fingerprint()
     with psycopg.connect(billing.url) as conn:
-        read, _ = read_summaries(conn, window.start, window.end)
+        read = summarise(fetch_summaries(conn, window.start, window.end))
         documents = {d.id: d for d in read_documents(conn, window.start, window.end)}
     for summary in read:
         whole = prepare(documents[summary.id], mappings)
