@@ -133,6 +133,7 @@ class SyncEngine(SyncSession):
         dead_letters.ensure_schema,
         corrections.ensure_schema,
     )
+    _hash_zone: str | None = None  # `ledger.hash_zone`, once a billing session asked for it
 
     # --- mapping tables ------------------------------------------------------------------
 
@@ -582,6 +583,11 @@ class SyncEngine(SyncSession):
         may take hours between two days)."""
         with psycopg.connect(self.billing_url, autocommit=True) as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            # Documents are hashed in the ledger's zone, whatever billing's session zone is now.
+            if self._hash_zone is None:  # the zone it reads timestamptz in (Postgres reports it)
+                zone = conn.info.parameter_status("TimeZone")
+                self._hash_zone = ledger.hash_zone(self._state, zone or "UTC")
+            conn.execute("SELECT set_config('TimeZone', %s, false)", [self._hash_zone])
             yield conn
 
     def _billing_days(self, window: Window) -> Iterator[tuple[Window, psycopg.Connection]]:

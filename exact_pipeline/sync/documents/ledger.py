@@ -33,6 +33,7 @@ from exact_pipeline.sync.core.money import amount_text
 
 DOCUMENTS = sql.Identifier(STATE_SCHEMA, "ledger_documents")
 CUSTOMERS = sql.Identifier(STATE_SCHEMA, "ledger_customers")
+HASH_ZONE = sql.Identifier(STATE_SCHEMA, "ledger_hash_zone")
 
 # States of a document.
 STAGED = "staged"  # ready to push (possibly half-way: see `step`)
@@ -131,6 +132,13 @@ CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.ledger_customers (
     linked_at     timestamptz,
     updated_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (division, customer_id)
+);
+
+-- The zone the ledger's content hashes write a document's moments in (hashing.py): billing's
+-- session zone when the ledger first read billing, kept for every billing session since.
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.ledger_hash_zone (
+    only_row  boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    time_zone text NOT NULL
 );
 """
 
@@ -285,6 +293,23 @@ def staged_sources(
 
 def ensure_schema(conn: Connection) -> None:
     mechanism.ensure_schema(conn, "exact_pipeline.sync.ledger", DDL)
+
+
+def hash_zone(conn: Connection, billing_zone: str) -> str:
+    """The zone the ledger's content hashes write moments in: `billing_zone` (billing's
+    session zone now) the first time, the first one ever after. A content hash writes
+    `issued_at` and `due_at` with their UTC offset in the zone billing's session reads them in;
+    a server given another zone, a restore or replica in another, or a PGTZ on a new host
+    would otherwise change every document's hash at once: every posted one read again would
+    seem changed since it was posted (flagged, or reversed and posted again)."""
+    conn.execute(
+        sql.SQL("INSERT INTO {} (time_zone) VALUES (%s) ON CONFLICT DO NOTHING").format(HASH_ZONE),
+        [billing_zone],
+    )
+    # A statement of its own: it sees the row another run inserted meanwhile.
+    row = conn.execute(sql.SQL("SELECT time_zone FROM {}").format(HASH_ZONE)).fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 def _select(where: sql.Composable) -> sql.Composed:

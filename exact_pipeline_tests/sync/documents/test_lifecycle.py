@@ -4,6 +4,8 @@ draft; long texts shortened instead of refused."""
 
 from __future__ import annotations
 
+import pytest
+
 from exact_pipeline.exact.fields import ELLIPSIS
 from exact_pipeline.sync.documents import ledger
 from exact_pipeline_tests.exact.conftest import NL, SandboxAdmin
@@ -86,6 +88,34 @@ def test_changed_after_sync_is_flagged_and_never_reposted(
     assert accepted.state == ledger.SYNCED
     again = make_engine().push_documents(day_window())
     assert again.counts["already_synced"] == 1 and posts(admin) == 0
+
+
+def test_a_billing_session_in_another_time_zone_changes_no_posted_document(
+    billing: Billing,
+    make_engine: EngineFactory,
+    admin: SandboxAdmin,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A content hash writes the document's moments (`hashing`) in the zone billing's session
+    reads them in. The server's zone changing, a restore or replica in another, or a PGTZ set on
+    a new host would otherwise make every posted document read again (here: paid) differ from
+    what was posted: flagged, or with `credit_and_repost`, reversed and posted again."""
+    customer = billing.customer("cus_known_01", "Bakkerij De Gouden Korenaar B.V.")
+    invoice = billing.document("INV-9", customer, [TEAM])
+    make_engine().push_documents(day_window())
+
+    monkeypatch.setenv("PGTZ", "Asia/Kathmandu")  # +05:45: no zone the first run could be in
+    billing.execute("UPDATE invoices SET status = 'paid' WHERE id = %s", invoice.id)
+    admin.clear_requests()
+    engine = make_engine()
+    report = engine.push_documents(day_window())
+
+    assert report.counts["already_synced"] == 1 and posts(admin) == 0
+    assert engine.blocked(day_window()) == []
+    # A new document is hashed in the ledger's zone as well: the stage and the push agree.
+    billing.document("INV-10", customer, [TEAM])
+    assert engine.stage(day_window()).counts["staged"] == 1
+    assert make_engine().push_documents(day_window()).counts["pushed"] == 1
 
 
 def test_voided_documents_and_drafts(
