@@ -4,9 +4,14 @@ draft; long texts shortened instead of refused."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
 import pytest
 
 from exact_pipeline.exact.fields import ELLIPSIS
+from exact_pipeline.settings import STATE_SCHEMA
 from exact_pipeline.sync.documents import ledger
 from exact_pipeline_tests.exact.conftest import NL, SandboxAdmin
 from exact_pipeline_tests.sync.builder import Billing, day_window
@@ -116,6 +121,25 @@ def test_a_billing_session_in_another_time_zone_changes_no_posted_document(
     billing.document("INV-10", customer, [TEAM])
     assert engine.stage(day_window()).counts["staged"] == 1
     assert make_engine().push_documents(day_window()).counts["pushed"] == 1
+
+
+def test_the_first_zone_the_ledger_sees_is_kept_even_by_a_run_starting_at_the_same_time(
+    state_url: str,
+) -> None:
+    with (
+        psycopg.connect(state_url, autocommit=True) as first,
+        psycopg.connect(state_url, autocommit=True) as second,
+        ThreadPoolExecutor(max_workers=1) as thread,
+    ):
+        ledger.ensure_schema(first)
+        first.execute(f"DELETE FROM {STATE_SCHEMA}.ledger_hash_zone")
+        with first.transaction():  # the first run's insert, not committed yet
+            assert ledger.hash_zone(first, "Europe/Amsterdam") == "Europe/Amsterdam"
+            racing = thread.submit(ledger.hash_zone, second, "Asia/Kathmandu")
+            time.sleep(0.3)  # the second run waits on the first's row
+            assert not racing.done()
+        assert racing.result(timeout=10) == "Europe/Amsterdam"
+        assert ledger.hash_zone(second, "UTC") == "Europe/Amsterdam"
 
 
 def test_voided_documents_and_drafts(
