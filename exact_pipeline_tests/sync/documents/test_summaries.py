@@ -168,11 +168,12 @@ def test_a_summary_stages_the_values_of_the_document_read_whole(
             whole.document, whole.hashes.content, whole.blocked, None, mappings, fingerprint
         )
         assert from_summary == from_whole
-    states = {v["number"]: v["state"] for v in map(_staged(mappings, fingerprint), read)}
+    staged = list(map(_staged(mappings, fingerprint), read))
+    states = {v["number"]: v["state"] for v in staged}
     assert states["INV-6"] == "blocked" and states["INV-7"] == "skipped_voided"
     assert states["INV-8"] == "blocked"  # no lines
     # Its PDF named in the reason, as when read whole.
-    reasons = {v["number"]: v["last_error"] for v in map(_staged(mappings, fingerprint), read)}
+    reasons = {v["number"]: v["last_error"] for v in staged}
     assert states["INV-9"] == "blocked" and "its PDF INV-9.pdf (invoice_pdfs" in reasons["INV-9"]
 
 
